@@ -266,3 +266,17 @@ def _write_finance(params: Params, revenue: np.ndarray, path: Path, fmt: str) ->
     writer = _Writer(path, table.schema, fmt)
     writer.write(table)
     writer.close()
+
+
+def dataset_dir(params: Params, *, fmt: str = "csv", progress=None) -> Path:
+    """The raw data for `params`: the committed dataset for the default parameters, else a
+    dataset generated once under `<build_dir>/data/<key>/` and reused afterwards."""
+    from fanout.paths import default_data_dir, locked, project_root
+
+    if params.is_default_dataset() and fmt == "csv":
+        return default_data_dir()
+    folder = params.build_path(project_root()) / "data" / f"{params.dataset_key()}-{fmt}"
+    with locked(folder.parent / f".{folder.name}.lock"):
+        if not (folder / CHECKSUMS).exists():
+            generate(params, folder, fmt=fmt, overwrite=True, progress=progress)
+    return folder

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from fanout.errors import DataError
 
-__all__ = ["default_data_dir", "project_root", "warehouse_dir"]
+__all__ = ["default_data_dir", "locked", "project_root", "warehouse_dir"]
 
 
 def project_root() -> Path:
@@ -31,3 +34,16 @@ def warehouse_dir() -> Path:
 def default_data_dir() -> Path:
     """The committed default dataset."""
     return project_root() / "data" / "raw"
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if need be): one writer at a time, the
+    others wait and then find its complete result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -13,6 +13,7 @@ __all__ = [
     "FORMATS",
     "TABLES",
     "detect_format",
+    "file_digest",
     "read_sql",
     "verify_checksums",
     "write_checksums",
@@ -106,7 +107,8 @@ def read_sql(data_dir: str | Path, table: str) -> str:
     return f"select {names} from read_csv({path}, header = true, columns = {{{columns}}})"
 
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -116,7 +118,7 @@ def _digest(path: Path) -> str:
 
 def write_checksums(data_dir: Path, names: list[str]) -> str:
     """The text of a `sha256sum`-style checksum file for `names` in `data_dir`."""
-    return "".join(f"{_digest(Path(data_dir) / n)}  {n}\n" for n in sorted(names))
+    return "".join(f"{file_digest(Path(data_dir) / n)}  {n}\n" for n in sorted(names))
 
 
 def verify_checksums(data_dir: str | Path) -> list[str]:
@@ -129,6 +131,6 @@ def verify_checksums(data_dir: str | Path) -> list[str]:
     for line in listing.read_text().splitlines():
         digest, name = line.split(maxsplit=1)
         path = data_dir / name
-        if not path.exists() or _digest(path) != digest:
+        if not path.exists() or file_digest(path) != digest:
             changed.append(name)
     return changed

@@ -1,0 +1,313 @@
+"""Build a warehouse revision with dbt, in-process and offline, one folder per (revision, dataset).
+
+A build lives in `<build_dir>/warehouse/<revision>-<dataset key>/`: the DuckDB file, dbt's
+target folder (with `manifest.json`), its logs and `build.json` (what went in, what came
+out). It is made in a temporary folder and renamed into place when complete, and reused
+when nothing that went into it changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from fanout import raw
+from fanout.errors import BuildError, DataError
+from fanout.paths import default_data_dir, locked, project_root, warehouse_dir
+
+__all__ = ["REVISIONS", "Build", "NodeResult", "build", "connect", "run_tests"]
+
+REVISIONS = ("baseline", "enrichment", "fix")
+PROFILE = "fanout_shop"
+DATABASE = "warehouse.duckdb"
+RECORD = "build.json"
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """What dbt reported for one model, test or exposure."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str  # success, pass, fail, warn, error, skipped
+    failures: int | None = None
+    message: str | None = None
+    execution_time: float = 0.0
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("success", "pass", "no-op")
+
+
+@dataclass(frozen=True)
+class Build:
+    """A built revision: where its database and manifest are, and what dbt reported."""
+
+    revision: str
+    data_dir: Path
+    folder: Path
+    results: tuple[NodeResult, ...]
+    seconds: float
+    reused: bool = field(default=False, compare=False)
+
+    @property
+    def database(self) -> Path:
+        return self.folder / DATABASE
+
+    @property
+    def target_dir(self) -> Path:
+        return self.folder / "target"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.target_dir / "manifest.json"
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_path.read_text())
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> tuple[NodeResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    def result(self, name: str, resource_type: str = "model") -> NodeResult:
+        for r in self.results:
+            if r.name == name and r.resource_type == resource_type:
+                return r
+        raise KeyError(f"no {resource_type} named {name!r} in the {self.revision} build")
+
+
+def _check_revision(revision: str) -> Path:
+    if revision not in REVISIONS:
+        raise DataError(f"unknown revision {revision!r}; choose one of {', '.join(REVISIONS)}")
+    return warehouse_dir() / revision
+
+
+def _tree_digest(folder: Path) -> str:
+    """A digest of the files dbt reads from a project folder (not its build outputs)."""
+    h = hashlib.sha256()
+    skip = {"target", "logs", "dbt_packages"}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_dir() or rel.parts[0] in skip or path.suffix in (".duckdb", ".wal"):
+            continue
+        h.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def dataset_digest(data_dir: Path) -> str:
+    """A digest of the raw files' content (cached per file size and mtime in this process)."""
+    fmt = raw.detect_format(data_dir)
+    h = hashlib.sha256(fmt.encode())
+    for table in raw.TABLES.values():
+        path = table.file(data_dir, fmt)
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = raw.file_digest(path)
+        h.update(_DIGESTS[key].encode())
+    return h.hexdigest()
+
+
+def _dbt_version() -> str:
+    from importlib.metadata import version
+
+    return f"dbt-core {version('dbt-core')}, dbt-duckdb {version('dbt-duckdb')}"
+
+
+def _offline_env() -> None:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+
+
+def _write_profile(folder: Path, database: Path) -> None:
+    profile = {
+        PROFILE: {
+            "target": "fanout",
+            "outputs": {"fanout": {"type": "duckdb", "path": str(database), "threads": 2}},
+        }
+    }
+    (folder / "profiles.yml").write_text(json.dumps(profile, indent=2) + "\n")
+
+
+def _invoke(args: list[str]) -> list[NodeResult]:
+    """Run one dbt command in this process and release the DuckDB file afterwards."""
+    _offline_env()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    try:
+        outcome = dbtRunner().invoke(
+            [*args, "--log-level", "none", "--no-use-colors", "--no-send-anonymous-usage-stats"]
+        )
+    finally:
+        DuckDBConnectionManager.close_all_connections()
+    if outcome.exception is not None or outcome.result is None:
+        message = " ".join(str(outcome.exception or "dbt returned no result").split())
+        raise BuildError(f"dbt {args[0]} failed: {message}")
+    results = []
+    for r in outcome.result.results:
+        node = r.node
+        depends = tuple(getattr(getattr(node, "depends_on", None), "nodes", ()) or ())
+        results.append(
+            NodeResult(
+                unique_id=node.unique_id,
+                name=node.name,
+                resource_type=str(node.resource_type),
+                status=str(r.status),
+                failures=r.failures,
+                message=" ".join(str(r.message).split()) if r.message else None,
+                execution_time=round(float(r.execution_time or 0.0), 6),
+                depends_on=depends,
+            )
+        )
+    return sorted(results, key=lambda n: n.unique_id)
+
+
+def _dbt_args(command: str, project: Path, folder: Path, data_dir: Path, fmt: str) -> list[str]:
+    variables = {"raw_dir": str(data_dir), "raw_format": fmt}
+    return [
+        command,
+        "--project-dir", str(project),
+        "--profiles-dir", str(folder),
+        "--target-path", str(folder / "target"),
+        "--log-path", str(folder / "logs"),
+        "--vars", json.dumps(variables),
+    ]  # fmt: skip
+
+
+def build(
+    revision: str,
+    data_dir: str | Path | None = None,
+    build_dir: str | Path | None = None,
+    *,
+    force: bool = False,
+) -> Build:
+    """Build `revision` on the raw data in `data_dir` (default: the committed dataset).
+
+    Returns the build, reused when its project files, data and dbt version are unchanged.
+    Test failures are results, not exceptions; a dbt crash raises `BuildError`.
+    """
+    project = _check_revision(revision)
+    data_dir = Path(data_dir or default_data_dir()).resolve()
+    fmt = raw.detect_format(data_dir)
+    build_root = Path(build_dir).resolve() if build_dir else project_root() / "build"
+    inputs = {
+        "record_version": RECORD_VERSION,
+        "revision": revision,
+        "project": _tree_digest(project),
+        "data": dataset_digest(data_dir),
+        "data_dir": str(data_dir),
+        "dbt": _dbt_version(),
+    }
+    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    parent = build_root / "warehouse"
+    folder = parent / f"{revision}-{inputs['data'][:12]}"
+    with locked(parent / f".{folder.name}.lock"):
+        previous = _load(folder, revision, data_dir)
+        if previous is not None and not force and previous[0] == fingerprint:
+            return previous[1]
+        work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=parent))
+        work.chmod(0o755)
+        try:
+            _write_profile(work, work / DATABASE)
+            started = time.perf_counter()
+            results = _invoke(_dbt_args("build", project, work, data_dir, fmt))
+            seconds = round(time.perf_counter() - started, 3)
+            record = {
+                "fingerprint": fingerprint,
+                "inputs": inputs,
+                "seconds": seconds,
+                "results": [asdict(r) for r in results],
+            }
+            _write_profile(work, folder / DATABASE)  # the path it will have once in place
+            (work / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+            _swap_into_place(work, folder)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return Build(revision, data_dir, folder, tuple(results), seconds)
+
+
+def _load(folder: Path, revision: str, data_dir: Path) -> tuple[str, Build] | None:
+    try:
+        record = json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    if not (folder / DATABASE).exists():
+        return None
+    results = tuple(
+        NodeResult(**{**r, "depends_on": tuple(r["depends_on"])}) for r in record["results"]
+    )
+    built = Build(revision, data_dir, folder, results, record["seconds"], reused=True)
+    return record["fingerprint"], built
+
+
+def _swap_into_place(work: Path, folder: Path) -> None:
+    """Replace `folder` by `work` with renames only: readers see the old or the new build."""
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.replace(folder, old)
+    os.replace(work, folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_tests(
+    revision: str,
+    database: str | Path,
+    *,
+    select: str,
+    data_dir: str | Path | None = None,
+    build_dir: str | Path | None = None,
+) -> list[NodeResult]:
+    """Run `revision`'s dbt tests selected by `select` against tables in another `database`.
+
+    This is how the fix's grain tests are shown failing on the tables the enrichment
+    revision built. Nothing is built; the target folder is thrown away afterwards.
+    """
+    project = _check_revision(revision)
+    database = Path(database).resolve()
+    if not database.exists():
+        raise DataError(f"database {database} does not exist")
+    data_dir = Path(data_dir or default_data_dir()).resolve()
+    fmt = raw.detect_format(data_dir)
+    build_root = Path(build_dir).resolve() if build_dir else project_root() / "build"
+    (build_root / "warehouse").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".tests-", dir=build_root / "warehouse") as tmp:
+        work = Path(tmp)
+        _write_profile(work, database)
+        args = _dbt_args("test", project, work, data_dir, fmt)
+        return _invoke([*args, "--select", select])
+
+
+def connect(target: Build | str | Path):
+    """A read-only DuckDB connection to a build's database."""
+    import duckdb
+
+    path = target.database if isinstance(target, Build) else Path(target)
+    if not path.exists():
+        raise DataError(f"database {path} does not exist")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        first = str(exc).splitlines()[0]
+        raise DataError(f"cannot open {path}: {first}") from None
