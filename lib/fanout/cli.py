@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from fanout.generate import generate
 
     params = _params(args)
-    made = generate(params, args.out, fmt=args.data_format, overwrite=args.overwrite,
-                    progress=_progress)  # fmt: skip
+    made = generate(
+        params, args.out, fmt=args.data_format, overwrite=args.overwrite, progress=_progress
+    )
     payload = {
         "data_dir": str(made.data_dir),
         "format": made.format,
@@ -99,10 +101,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         "revenue": f"{made.revenue_cents / 100:.2f}",
         "params": params.dataset(),
     }
-    _emit(args, payload, (
-        f"wrote {made.orders:,} orders and {made.items:,} line items "
-        f"({made.format}) to {made.data_dir}"
-    ))  # fmt: skip
+    _emit(
+        args,
+        payload,
+        (
+            f"wrote {made.orders:,} orders and {made.items:,} line items "
+            f"({made.format}) to {made.data_dir}"
+        ),
+    )
     return 0
 
 
@@ -136,6 +142,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0 if built.ok else 1
 
 
+def cmd_workbook(args: argparse.Namespace) -> int:
+    from fanout.paths import project_root
+    from fanout.report import write_report
+    from fanout.workbook import run
+
+    params = _params(args)
+    started = time.perf_counter()
+    executed = run(params, in_place=args.in_place)
+    if args.in_place:
+        print(f"refreshed {len(executed)} notebooks in place")
+        return 0
+    index = write_report(executed, params.build_path(project_root()) / "report")
+    print(f"report: {index} ({len(executed)} notebooks, {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fanout.warehouse import REVISIONS
 
@@ -151,8 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--format", choices=("text", "json"), default="text",
-                       help="output for people (text) or machines (json)")  # fmt: skip
+        p.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="output for people (text) or machines (json)",
+        )
 
     gen = sub.add_parser(
         "generate",
@@ -163,10 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     gen.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to")
-    gen.add_argument("--data-format", choices=("csv", "parquet"), default="csv",
-                     help="file format (default: csv; parquet for large datasets)")  # fmt: skip
-    gen.add_argument("--overwrite", action="store_true",
-                     help="replace a dataset already in DIR")  # fmt: skip
+    gen.add_argument(
+        "--data-format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="file format (default: csv; parquet for large datasets)",
+    )
+    gen.add_argument("--overwrite", action="store_true", help="replace a dataset already in DIR")
     common(gen)
     _add_parameters(gen, DATASET_FIELDS)
     gen.set_defaults(func=cmd_generate)
@@ -180,14 +209,36 @@ def build_parser() -> argparse.ArgumentParser:
             "change is reused. Exit 1 when a model or test failed."
         ),
     )
-    bld.add_argument("--revision", required=True, choices=REVISIONS,
-                     help="baseline (before the PR), enrichment (the bug) or fix")  # fmt: skip
-    bld.add_argument("--data", metavar="DIR",
-                     help="raw data folder (default: the parameters' dataset)")  # fmt: skip
+    bld.add_argument(
+        "--revision",
+        required=True,
+        choices=REVISIONS,
+        help="baseline (before the PR), enrichment (the bug) or fix",
+    )
+    bld.add_argument(
+        "--data", metavar="DIR", help="raw data folder (default: the parameters' dataset)"
+    )
     bld.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     common(bld)
     _add_parameters(bld, (*DATASET_FIELDS, "build_dir"))
     bld.set_defaults(func=cmd_build)
+
+    wb = sub.add_parser(
+        "workbook",
+        help="run every notebook and write the HTML report",
+        description=(
+            "Execute every notebook with papermill at the given parameters, write the executed "
+            "notebooks to BUILD_DIR/workbook/ and the HTML report to BUILD_DIR/report/. "
+            "Stops at the first failing cell and names it."
+        ),
+    )
+    wb.add_argument(
+        "--in-place",
+        action="store_true",
+        help="refresh the committed notebooks (default parameters only)",
+    )
+    _add_parameters(wb, [f.name for f in PARAMETERS])
+    wb.set_defaults(func=cmd_workbook, format="text")
     return parser
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "CHECKSUMS",
     "FORMATS",
     "TABLES",
+    "connect",
     "detect_format",
     "file_digest",
     "read_sql",
@@ -134,3 +135,16 @@ def verify_checksums(data_dir: str | Path) -> list[str]:
         if not path.exists() or file_digest(path) != digest:
             changed.append(name)
     return changed
+
+
+def connect(data_dir: str | Path):
+    """An in-memory DuckDB connection with the three raw tables as views over the files.
+
+    The files are read in place, with their declared types; nothing is copied or written.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    for name in TABLES:
+        con.execute(f'create view "{name}" as {read_sql(data_dir, name)}')
+    return con

@@ -186,12 +186,17 @@ def _dbt_args(command: str, project: Path, folder: Path, data_dir: Path, fmt: st
     variables = {"raw_dir": str(data_dir), "raw_format": fmt}
     return [
         command,
-        "--project-dir", str(project),
-        "--profiles-dir", str(folder),
-        "--target-path", str(folder / "target"),
-        "--log-path", str(folder / "logs"),
-        "--vars", json.dumps(variables),
-    ]  # fmt: skip
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(folder),
+        "--target-path",
+        str(folder / "target"),
+        "--log-path",
+        str(folder / "logs"),
+        "--vars",
+        json.dumps(variables),
+    ]
 
 
 def build(

@@ -1,0 +1,150 @@
+"""Grain checks: is a relation one row per key? Rows, distinct keys and duplicates, in SQL.
+
+The SQL is built with sqlglot from quoted identifiers (never pasted strings), so it runs on
+DuckDB here and transpiles to other warehouses.
+
+>>> print(grain_sql("stg_orders", ["order_id"]))  # doctest: +NORMALIZE_WHITESPACE
+WITH keyed AS (SELECT "order_id", COUNT(*) AS n_rows FROM "stg_orders" GROUP BY "order_id")
+SELECT COALESCE(SUM(n_rows), 0) AS "rows", COUNT(*) AS distinct_keys,
+COALESCE(SUM(CASE WHEN n_rows > 1 THEN 1 ELSE 0 END), 0) AS duplicated_keys,
+COALESCE(SUM(CASE WHEN n_rows > 1 THEN n_rows ELSE 0 END), 0) AS rows_in_duplicates,
+COALESCE(SUM(CASE WHEN "order_id" IS NULL THEN n_rows ELSE 0 END), 0) AS null_key_rows,
+COALESCE(MAX(n_rows), 0) AS max_rows_per_key FROM keyed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from fanout.errors import DataError
+
+__all__ = ["GrainReport", "check", "grain_sql"]
+
+
+@dataclass(frozen=True)
+class GrainReport:
+    """How far a relation is from one row per key."""
+
+    relation: str
+    key: tuple[str, ...]
+    rows: int
+    distinct_keys: int
+    duplicated_keys: int
+    rows_in_duplicates: int
+    null_key_rows: int
+    max_rows_per_key: int
+    examples: tuple[tuple[tuple[Any, ...], int], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.duplicated_keys == 0 and self.null_key_rows == 0
+
+    @property
+    def rows_per_key(self) -> float:
+        return self.rows / self.distinct_keys if self.distinct_keys else 0.0
+
+
+def _source(relation: str | exp.Expression) -> exp.Expression:
+    """A table reference from a (possibly schema-qualified) name, or a query as a subquery."""
+    if isinstance(relation, exp.Expression):
+        return relation.subquery("source") if isinstance(relation, exp.Query) else relation
+    parts = relation.split(".")
+    if not all(parts):
+        raise DataError(f"relation name {relation!r} is empty or has an empty part")
+    return exp.Table(
+        this=exp.to_identifier(parts[-1], quoted=True),
+        db=exp.to_identifier(parts[-2], quoted=True) if len(parts) > 1 else None,
+        catalog=exp.to_identifier(parts[-3], quoted=True) if len(parts) > 2 else None,
+    )
+
+
+def _keyed(relation: str | exp.Expression, key: Sequence[str]) -> exp.Select:
+    if not key:
+        raise DataError("a grain needs at least one key column")
+    columns = [exp.column(k, quoted=True) for k in key]
+    return (
+        exp.select(*columns, exp.alias_(exp.Count(this=exp.Star()), "n_rows"))
+        .from_(_source(relation))
+        .group_by(*columns)
+    )
+
+
+def grain_sql(relation: str | exp.Expression, key: Sequence[str], dialect: str = "duckdb") -> str:
+    """One query returning rows, distinct keys, duplicated keys, rows in duplicated keys,
+    rows with a null key part and the most rows any key has."""
+    n = exp.column("n_rows")
+    any_null = exp.or_(*[exp.column(k, quoted=True).is_(exp.null()) for k in key])
+
+    def total(value: exp.Expression, when: exp.Expression | None = None) -> exp.Expression:
+        if when is not None:
+            value = exp.Case().when(when, value).else_(exp.Literal.number(0))
+        return exp.func("coalesce", exp.Sum(this=value), exp.Literal.number(0))
+
+    query = (
+        exp.select(
+            exp.alias_(total(n), "rows", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "distinct_keys"),
+            exp.alias_(total(exp.Literal.number(1), n > 1), "duplicated_keys"),
+            exp.alias_(total(n, n > 1), "rows_in_duplicates"),
+            exp.alias_(total(n, any_null), "null_key_rows"),
+            exp.alias_(
+                exp.func("coalesce", exp.Max(this=n), exp.Literal.number(0)), "max_rows_per_key"
+            ),
+        )
+        .from_("keyed")
+        .with_("keyed", as_=_keyed(relation, key))
+    )
+    return query.sql(dialect=dialect)
+
+
+def examples_sql(
+    relation: str | exp.Expression, key: Sequence[str], limit: int = 5, dialect: str = "duckdb"
+) -> str:
+    """The keys with the most rows, most first (ties by key), at most `limit`."""
+    query = (
+        exp.select(*[exp.column(k, quoted=True) for k in key], "n_rows")
+        .from_("keyed")
+        .with_("keyed", as_=_keyed(relation, key))
+        .where(exp.column("n_rows") > 1)
+        .order_by(exp.column("n_rows").desc(), *[exp.column(k, quoted=True) for k in key])
+        .limit(limit)
+    )
+    return query.sql(dialect=dialect)
+
+
+def check(
+    con,
+    relation: str | exp.Expression,
+    key: Sequence[str],
+    *,
+    name: str | None = None,
+    examples: int = 5,
+) -> GrainReport:
+    """Check that `relation` (a table name, or a query) is one row per `key` on `con`."""
+    import duckdb
+
+    key = tuple(key)
+    label = name or (relation if isinstance(relation, str) else "query")
+    try:
+        row = con.execute(grain_sql(relation, key)).fetchall()[0]
+        worst = con.execute(examples_sql(relation, key, examples)).fetchall() if examples else []
+    except duckdb.CatalogException as exc:
+        raise DataError(f"{label}: {str(exc).splitlines()[0]}") from None
+    except duckdb.BinderException as exc:
+        raise DataError(f"{label}: {str(exc).splitlines()[0]}") from None
+    return GrainReport(
+        label,
+        key,
+        *(int(v) for v in row),
+        examples=tuple((tuple(r[:-1]), int(r[-1])) for r in worst),
+    )
+
+
+def parse_query(sql: str) -> exp.Expression:
+    """A query given as text, parsed, to pass as `relation`."""
+    return sqlglot.parse_one(sql, dialect="duckdb")

@@ -1,0 +1,95 @@
+"""Shared fixtures: builds of the three revisions on the committed data, made once per session,
+and independent readings of the raw files (Python's csv and Decimal: no DuckDB, no dbt)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+
+
+@dataclass
+class RawFacts:
+    """Figures computed straight from the CSV files."""
+
+    orders: int
+    items: int
+    order_ids: set
+    items_per_order: Counter
+    amount: dict  # order_id -> Decimal
+    line_totals: dict  # order_id -> Decimal
+    order_date: dict  # order_id -> date
+    finance: dict  # date -> Decimal
+
+    @property
+    def total_amount(self) -> Decimal:
+        return sum(self.amount.values(), Decimal(0))
+
+    @property
+    def weighted_items(self) -> Decimal:
+        """sum(amount x items per order) / sum(amount): the inflation a fan-out causes."""
+        weighted = sum((a * self.items_per_order[o] for o, a in self.amount.items()), Decimal(0))
+        return weighted / self.total_amount
+
+    def daily_amount(self) -> dict:
+        days: dict = defaultdict(Decimal)
+        for order_id, amount in self.amount.items():
+            days[self.order_date[order_id]] += amount
+        return dict(days)
+
+
+def read_raw(data_dir: Path) -> RawFacts:
+    with (data_dir / "raw_orders.csv").open() as fh:
+        orders = list(csv.DictReader(fh))
+    with (data_dir / "raw_order_items.csv").open() as fh:
+        items = list(csv.DictReader(fh))
+    with (data_dir / "finance_daily_revenue.csv").open() as fh:
+        finance = {
+            dt.date.fromisoformat(r["revenue_date"]): Decimal(r["revenue"])
+            for r in csv.DictReader(fh)
+        }
+    line_totals: dict = defaultdict(Decimal)
+    for r in items:
+        line_totals[int(r["order_id"])] += int(r["quantity"]) * Decimal(r["unit_price"])
+    return RawFacts(
+        orders=len(orders),
+        items=len(items),
+        order_ids={int(r["order_id"]) for r in orders},
+        items_per_order=Counter(int(r["order_id"]) for r in items),
+        amount={int(r["order_id"]): Decimal(r["amount"]) for r in orders},
+        line_totals=dict(line_totals),
+        order_date={
+            int(r["order_id"]): dt.date.fromisoformat(r["ordered_at"][:10]) for r in orders
+        },
+        finance=finance,
+    )
+
+
+@pytest.fixture(scope="session")
+def raw_facts() -> RawFacts:
+    return read_raw(RAW)
+
+
+@pytest.fixture(scope="session")
+def build_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("build")
+
+
+@pytest.fixture(scope="session")
+def builds(build_root):
+    from fanout import warehouse
+
+    return {rev: warehouse.build(rev, RAW, build_root) for rev in warehouse.REVISIONS}
