@@ -13,7 +13,16 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-__all__ = ["daily_orders_and_revenue", "items_per_order", "money_axis"]
+__all__ = [
+    "before_and_after",
+    "daily_orders_and_revenue",
+    "dashboard_vs_finance",
+    "grain_comparison",
+    "incident_timeline",
+    "items_per_order",
+    "money_axis",
+    "row_count_trends",
+]
 
 COLORS = {"orders": "#4C72B0", "finance": "#55A868", "dashboard": "#C44E52", "muted": "#8C8C8C"}
 
@@ -76,4 +85,190 @@ def items_per_order(items: Sequence[int], orders: Sequence[int], revenue_share=N
         share.set_ylim(0, None)
         handles = ax.get_legend_handles_labels()[0] + share.get_legend_handles_labels()[0]
         ax.legend(handles, ["orders", "share of revenue"], loc="upper right")
+    return fig
+
+
+def _floats(values) -> list[float]:
+    return [float(v) for v in values]
+
+
+def dashboard_vs_finance(dates, dashboard, finance, ratio: float) -> Figure:
+    """Daily revenue on the dashboard vs the finance system (top), and their ratio (bottom)."""
+    fig, (top, bottom) = _figure(2, 3.0)
+    top.plot(dates, _floats(dashboard), color=COLORS["dashboard"], label="revenue dashboard")
+    top.plot(dates, _floats(finance), color=COLORS["finance"], label="finance system")
+    top.set_title("Daily revenue: the dashboard (fct_revenue_daily, enrichment) vs finance")
+    top.set_ylabel("revenue (currency units)")
+    money_axis(top)
+    top.legend(loc="upper left")
+    daily_ratio = [
+        d / f if f else float("nan")
+        for d, f in zip(_floats(dashboard), _floats(finance), strict=True)
+    ]
+    bottom.plot(dates, daily_ratio, color=COLORS["dashboard"], marker=".", linestyle="none")
+    bottom.axhline(
+        ratio, color=COLORS["muted"], linestyle="--", label=f"whole period: {ratio:.3f}x"
+    )
+    bottom.axhline(1.0, color=COLORS["finance"], linewidth=1, label="no inflation: 1x")
+    bottom.set_title("Dashboard / finance, per day")
+    bottom.set_ylabel("ratio (x)")
+    bottom.set_xlabel("revenue date")
+    bottom.set_ylim(0, max([*daily_ratio, ratio]) * 1.15)
+    bottom.legend(loc="lower left")
+    _date_axis(bottom)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def grain_comparison(labels: Sequence[str], rows: Sequence[int], keys: Sequence[int]) -> Figure:
+    """Rows vs distinct keys for several relations: equal bars mean the grain holds."""
+    fig, (ax,) = _figure(1, 3.2)
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], rows, width=0.4, color=COLORS["dashboard"], label="rows")
+    ax.bar([i + 0.2 for i in x], keys, width=0.4, color=COLORS["orders"], label="distinct keys")
+    for i, (r, k) in enumerate(zip(rows, keys, strict=True)):
+        ax.annotate(
+            f"{r / k:.2f} rows per key" if k else "",
+            (i, max(r, k)),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=9,
+        )
+    ax.set_xticks(list(x), labels)
+    ax.set_ylabel("count")
+    ax.set_ylim(0, max(list(rows) + list(keys)) * 1.18)
+    ax.set_title("Grain check: rows vs distinct keys")
+    ax.legend(loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def incident_timeline(events, spans: Sequence[tuple[str, object, object]]) -> Figure:
+    """The incident's steps on a time axis, with the spans (time to detect, to fix) drawn under."""
+    fig, (ax,) = _figure(1, 3.6)
+    times = [e.at for e in events]
+    levels = [1.0, 2.2, 1.6, 2.8]
+    for i, e in enumerate(events):
+        level = levels[i % len(levels)]
+        color = COLORS["dashboard"] if e.check in ("deploy",) else COLORS["orders"]
+        if e.check in ("fix_deploy", "verification"):
+            color = COLORS["finance"]
+        ax.vlines(e.at, 0, level, color=color, linewidth=1)
+        ax.plot([e.at], [0], "o", color=color)
+        ax.annotate(
+            f"{e.label} {e.check.replace('_', ' ')}",
+            (e.at, level),
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=9,
+            va="center",
+        )
+    for i, (label, start, end) in enumerate(spans):
+        y = -0.6 - 0.55 * i
+        ax.annotate(
+            "",
+            xy=(end, y),
+            xytext=(start, y),
+            arrowprops={"arrowstyle": "<->", "color": COLORS["muted"]},
+        )
+        ax.text(start, y + 0.12, label, fontsize=9, color="black")
+    ax.set_ylim(-0.8 - 0.55 * len(spans), 3.4)
+    ax.set_yticks([])
+    pad = (max(times) - min(times)) * 0.12
+    ax.set_xlim(min(times) - pad * 0.3, max(times) + pad * 1.6)
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("time (local)")
+    ax.set_title("Incident WT-05: from deploy to verified fix")
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def before_and_after(dates, during, after, finance) -> Figure:
+    """Daily revenue as the dashboard showed it during the incident, after the fix, and finance."""
+    fig, (ax,) = _figure(1, 3.8)
+    ax.plot(
+        dates, _floats(during), color=COLORS["dashboard"], label="during the incident (enrichment)"
+    )
+    ax.plot(
+        dates, _floats(after), color=COLORS["orders"], linewidth=3, alpha=0.6, label="after the fix"
+    )
+    ax.plot(
+        dates, _floats(finance), color=COLORS["finance"], linestyle="--", label="finance system"
+    )
+    ax.set_title("fct_revenue_daily before and after the fix (same SQL), against finance")
+    ax.set_ylabel("revenue (currency units)")
+    ax.set_xlabel("revenue date")
+    money_axis(ax)
+    _date_axis(ax)
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def row_count_trends(history, deploys, models: Sequence[str]) -> Figure:
+    """Per build: rows and distinct keys of each model, rows per key, and the query duration.
+
+    `history` is a pandas frame with columns built_at, model, rows, distinct_keys,
+    query_ms; `deploys` a list of (time, label).
+    """
+    fig, (top, middle, bottom) = _figure(3, 2.9)
+    palette = ["#C44E52", "#4C72B0", "#55A868", "#8172B2", "#CCB974"]
+    for color, model in zip(palette, models, strict=False):
+        part = history[history["model"] == model]
+        top.plot(part["built_at"], part["rows"], color=color, label=f"{model} rows")
+        top.plot(
+            part["built_at"],
+            part["distinct_keys"],
+            color=color,
+            linestyle=":",
+            label=f"{model} distinct keys",
+        )
+        middle.plot(
+            part["built_at"],
+            part["rows"] / part["distinct_keys"],
+            color=color,
+            marker=".",
+            markersize=3,
+            label=model,
+        )
+    first = history[history["model"] == models[0]]
+    bottom.plot(
+        first["built_at"],
+        first["query_ms"],
+        color=COLORS["muted"],
+        marker=".",
+        markersize=3,
+        label="fct_revenue_daily query",
+    )
+    top.set_title("Rows (solid) and distinct keys (dotted) per model, at every build")
+    top.set_ylabel("rows")
+    middle.set_title("Rows per key: 1.0 while the grain holds")
+    middle.set_ylabel("rows per key")
+    bottom.set_title("Query duration of the revenue mart on the data of each build")
+    bottom.set_ylabel("milliseconds")
+    bottom.set_xlabel("build time")
+    for ax in (top, middle, bottom):
+        for at, _label in deploys:
+            ax.axvline(at, color=COLORS["dashboard"], linestyle="--", linewidth=1)
+        ax.grid(alpha=0.3)
+    for at, label in deploys:
+        top.annotate(
+            label,
+            (at, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(-3, -3),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=8,
+            color=COLORS["dashboard"],
+        )
+    top.legend(loc="upper left", fontsize=7, ncols=2)
+    middle.legend(loc="upper left", fontsize=7)
+    _date_axis(bottom)
     return fig

@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from fanout.errors import DataError
 
-__all__ = ["GrainReport", "check", "grain_sql"]
+__all__ = ["GrainReport", "check", "examples_sql", "grain_sql", "table_ref"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,15 @@ def _source(relation: str | exp.Expression) -> exp.Expression:
     """A table reference from a (possibly schema-qualified) name, or a query as a subquery."""
     if isinstance(relation, exp.Expression):
         return relation.subquery("source") if isinstance(relation, exp.Query) else relation
+    return table_ref(relation)
+
+
+def table_ref(relation: str) -> exp.Table:
+    """A quoted table reference from `name`, `schema.name` or `catalog.schema.name`.
+
+    >>> table_ref('main.x"; drop table y').sql()
+    '"main"."x""; drop table y"'
+    """
     parts = relation.split(".")
     if not all(parts):
         raise DataError(f"relation name {relation!r} is empty or has an empty part")

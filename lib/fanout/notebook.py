@@ -40,7 +40,11 @@ def parameters(namespace: Mapping[str, Any]) -> Params:
             or callable(value)
         )
     }
-    return Params.from_mapping(values)  # names that are not parameters are reported there
+    from fanout import timeline
+
+    params = Params.from_mapping(values)  # names that are not parameters are reported there
+    timeline.check(params)
+    return params
 
 
 def _plain(value: Any) -> Any:

@@ -23,7 +23,17 @@ from fanout import raw
 from fanout.errors import BuildError, DataError
 from fanout.paths import default_data_dir, locked, project_root, warehouse_dir
 
-__all__ = ["REVISIONS", "Build", "NodeResult", "build", "connect", "run_tests"]
+__all__ = [
+    "REVISIONS",
+    "Build",
+    "NodeResult",
+    "attach",
+    "build",
+    "connect",
+    "diff",
+    "project_files",
+    "run_tests",
+]
 
 REVISIONS = ("baseline", "enrichment", "fix")
 PROFILE = "fanout_shop"
@@ -287,7 +297,8 @@ def run_tests(
     """Run `revision`'s dbt tests selected by `select` against tables in another `database`.
 
     This is how the fix's grain tests are shown failing on the tables the enrichment
-    revision built. Nothing is built; the target folder is thrown away afterwards.
+    revision built. The tests run on a copy of the database, so the original is neither
+    written nor locked (it may stay attached elsewhere); the copy is thrown away afterwards.
     """
     project = _check_revision(revision)
     database = Path(database).resolve()
@@ -299,7 +310,9 @@ def run_tests(
     (build_root / "warehouse").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".tests-", dir=build_root / "warehouse") as tmp:
         work = Path(tmp)
-        _write_profile(work, database)
+        copy = work / DATABASE  # same file name, so the same catalog name as in the build
+        shutil.copyfile(database, copy)
+        _write_profile(work, copy)
         args = _dbt_args("test", project, work, data_dir, fmt)
         return _invoke([*args, "--select", select])
 
@@ -316,3 +329,42 @@ def connect(target: Build | str | Path):
     except duckdb.IOException as exc:
         first = str(exc).splitlines()[0]
         raise DataError(f"cannot open {path}: {first}") from None
+
+
+def attach(con, target: Build, alias: str) -> None:
+    """Attach a build's database read-only to `con` under `alias` (e.g. `enrichment`)."""
+    if not alias.isidentifier():
+        raise DataError(f"alias {alias!r} is not a plain identifier")
+    path = str(target.database).replace("'", "''")
+    con.execute(f"attach '{path}' as \"{alias}\" (read_only)")
+
+
+def project_files(revision: str) -> dict[str, str]:
+    """A revision's dbt project files (models, tests, macros, YAML) by relative path."""
+    project = _check_revision(revision)
+    files = {}
+    for path in sorted(project.rglob("*")):
+        rel = path.relative_to(project)
+        if path.is_file() and rel.parts[0] in ("models", "tests", "macros", "dbt_project.yml"):
+            files[str(rel)] = path.read_text()
+    return files
+
+
+def diff(old: str, new: str) -> str:
+    """The unified diff between two revisions: the pull request that leads from one to the other."""
+    import difflib
+
+    a, b = project_files(old), project_files(new)
+    chunks = []
+    for name in sorted(a.keys() | b.keys()):
+        if a.get(name) == b.get(name):
+            continue
+        chunks.extend(
+            difflib.unified_diff(
+                a.get(name, "").splitlines(keepends=True),
+                b.get(name, "").splitlines(keepends=True),
+                fromfile=f"{old}/{name}" if name in a else "/dev/null",
+                tofile=f"{new}/{name}" if name in b else "/dev/null",
+            )
+        )
+    return "".join(chunks)

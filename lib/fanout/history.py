@@ -1,0 +1,151 @@
+"""The build history the parameters imply, and each model's row and key counts at every build.
+
+The warehouse is built on a schedule (every day at 06:00) and at every deploy. A build at
+time t sees the orders placed before t, and runs the revision deployed last before t.
+
+Rather than run dbt a hundred times, the history is derived from one full build per
+revision: every model here is a function of the orders, so a build at t contains exactly
+the full build's rows that come from orders placed before t. A model row's time is the
+time of its order (for `fct_revenue_daily`, the first order of the day); counting rows and
+first appearances of keys before t gives each build's row count and distinct key count.
+`rebuild_at` checks this by really building one point on truncated data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fanout import timeline
+from fanout.params import Params
+
+__all__ = ["MODELS", "BuildPoint", "build_points", "counts", "query_ms", "rebuild_at"]
+
+SCHEDULE = dt.time(6, 0)
+
+# For each model: SQL giving one row per model row, with the time it appears (`seen_at`) and its
+# key (`key`). `{db}` is the attached build. Models absent from a revision are skipped.
+MODELS: dict[str, str] = {
+    "stg_orders": "select ordered_at as seen_at, order_id as key from {db}.stg_orders",
+    "stg_order_items": (
+        "select stg_orders.ordered_at as seen_at, stg_order_items.order_item_id as key "
+        "from {db}.stg_order_items "
+        "join {db}.stg_orders on stg_order_items.order_id = stg_orders.order_id"
+    ),
+    "fct_orders": "select ordered_at as seen_at, order_id as key from {db}.fct_orders",
+    "fct_revenue_daily": (
+        "select min(ordered_at) as seen_at, cast(ordered_at as date) as key "
+        "from {db}.stg_orders group by cast(ordered_at as date)"
+    ),
+}
+# The query behind the revenue dashboard, run on the data a build had.
+MART_QUERY = (
+    "select cast(ordered_at as date) as revenue_date, count(*) as order_count, "
+    "sum(amount) as revenue from {db}.stg_orders where ordered_at < ? group by 1"
+)
+
+
+@dataclass(frozen=True)
+class BuildPoint:
+    """One build in the history: when, why (schedule or deploy) and which revision ran."""
+
+    at: dt.datetime
+    kind: str
+    revision: str
+
+
+def build_points(params: Params) -> list[BuildPoint]:
+    """Daily scheduled builds after each day of orders, plus one build at every deploy."""
+    first = dt.datetime.combine(params.start_date, dt.time())
+    points = [
+        dt.datetime.combine(params.start_date + dt.timedelta(days=k), SCHEDULE)
+        for k in range(1, params.days + 1)
+    ]
+    kinds = dict.fromkeys(points, "scheduled")
+    for deploy in timeline.deploys(params):
+        if deploy.at > first:
+            kinds[deploy.at] = f"deploy {deploy.revision}"
+    return [BuildPoint(at, kinds[at], timeline.revision_at(params, at)) for at in sorted(kinds)]
+
+
+def _tables(con, db: str) -> set[str]:
+    rows = con.execute(
+        "select table_name from duckdb_tables() where database_name = ?", [db]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def counts(con, db: str, points: list[dt.datetime]) -> list[tuple[str, dt.datetime, int, int]]:
+    """(model, built_at, rows, distinct keys) at each point, for the models in build `db`.
+
+    `db` is the alias of a build attached to `con` (see `fanout.warehouse.attach`).
+    """
+    present = _tables(con, db)
+    values = ", ".join(f"(timestamp '{p.isoformat(sep=' ')}')" for p in points)
+    out = []
+    for model, rows_sql in MODELS.items():
+        needed = {"stg_orders", model} if model != "fct_revenue_daily" else {"stg_orders"}
+        if not needed <= present or model not in present:
+            continue
+        sql = f"""
+            with r as ({rows_sql.format(db=db)}),
+            row_steps as (select seen_at, count(*) as n from r group by seen_at),
+            row_cum as (select seen_at, sum(n) over (order by seen_at) as n from row_steps),
+            key_first as (select min(seen_at) as seen_at from r group by key),
+            key_steps as (select seen_at, count(*) as n from key_first group by seen_at),
+            key_cum as (select seen_at, sum(n) over (order by seen_at) as n from key_steps),
+            points as (select * from (values {values}) as p(built_at))
+            select points.built_at, coalesce(row_cum.n, 0), coalesce(key_cum.n, 0)
+            from points
+            asof left join row_cum on points.built_at > row_cum.seen_at
+            asof left join key_cum on points.built_at > key_cum.seen_at
+            order by points.built_at
+        """
+        for built_at, rows, keys in con.execute(sql).fetchall():
+            out.append((model, built_at, int(rows), int(keys)))
+    return out
+
+
+def query_ms(con, db: str, at: dt.datetime, repeat: int = 3) -> float:
+    """Median milliseconds of the revenue mart's query on the data a build at `at` had."""
+    sql = MART_QUERY.format(db=db)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        con.execute(sql, [at]).fetchall()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def rebuild_at(params: Params, at: dt.datetime, data_dir: Path, build_dir: Path):
+    """Really build the revision live at `at` on the orders placed before `at`; returns the
+    build. The truncated raw data goes to `build_dir/history/` (Parquet); raw data is only read.
+    """
+    import duckdb
+
+    from fanout import raw, warehouse
+
+    revision = timeline.revision_at(params, at)
+    out = Path(build_dir) / "history" / f"{params.dataset_key()}-{at:%Y%m%dT%H%M%S}"
+    if not (out / raw.CHECKSUMS).exists():
+        out.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect()
+        stamp = f"timestamp '{at.isoformat(sep=' ')}'"
+        queries = {
+            "raw_orders": f"select * from ({raw.read_sql(data_dir, 'raw_orders')}) "
+            f"where ordered_at < {stamp} order by order_id",
+            "raw_order_items": f"select i.* from ({raw.read_sql(data_dir, 'raw_order_items')}) i "
+            f"join ({raw.read_sql(data_dir, 'raw_orders')}) o on i.order_id = o.order_id "
+            f"where o.ordered_at < {stamp} order by i.order_item_id",
+            "finance_daily_revenue": raw.read_sql(data_dir, "finance_daily_revenue"),
+        }
+        for name, query in queries.items():
+            target = str(out / f"{name}.parquet").replace("'", "''")
+            con.execute(f"copy ({query}) to '{target}' (format parquet)")
+        con.close()
+        names = [f"{n}.parquet" for n in queries]
+        (out / raw.CHECKSUMS).write_text(raw.write_checksums(out, names))
+    return warehouse.build(revision, out, build_dir)
