@@ -31,7 +31,7 @@ class RawFacts:
     items_per_order: Counter
     amount: dict  # order_id -> Decimal
     line_totals: dict  # order_id -> Decimal
-    order_date: dict  # order_id -> date
+    ordered_at: dict  # order_id -> datetime
     finance: dict  # date -> Decimal
 
     @property
@@ -41,8 +41,21 @@ class RawFacts:
     @property
     def weighted_items(self) -> Decimal:
         """sum(amount x items per order) / sum(amount): the inflation a fan-out causes."""
-        weighted = sum((a * self.items_per_order[o] for o, a in self.amount.items()), Decimal(0))
-        return weighted / self.total_amount
+        return self.fanned_amount / self.total_amount
+
+    @property
+    def order_date(self) -> dict:
+        return {o: at.date() for o, at in self.ordered_at.items()}
+
+    @property
+    def fanned_amount(self) -> Decimal:
+        """sum(amount x items per order): what a fanned-out sum(amount) adds up to."""
+        return sum((a * self.items_per_order[o] for o, a in self.amount.items()), Decimal(0))
+
+    def before(self, at: dt.datetime) -> tuple[int, int]:
+        """(orders, line items) placed before `at`."""
+        placed = [o for o, t in self.ordered_at.items() if t < at]
+        return len(placed), sum(self.items_per_order[o] for o in placed)
 
     def daily_amount(self) -> dict:
         days: dict = defaultdict(Decimal)
@@ -71,9 +84,7 @@ def read_raw(data_dir: Path) -> RawFacts:
         items_per_order=Counter(int(r["order_id"]) for r in items),
         amount={int(r["order_id"]): Decimal(r["amount"]) for r in orders},
         line_totals=dict(line_totals),
-        order_date={
-            int(r["order_id"]): dt.date.fromisoformat(r["ordered_at"][:10]) for r in orders
-        },
+        ordered_at={int(r["order_id"]): dt.datetime.fromisoformat(r["ordered_at"]) for r in orders},
         finance=finance,
     )
 

@@ -112,3 +112,14 @@ def test_console_script_help_and_usage_errors():
     bad = subprocess.run([*exe, "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith("fanout: error: argument COMMAND")
+
+
+def test_workbook_rejects_bad_parameters_before_running_anything(capsys, tmp_path):
+    code, _out, err = _run(capsys, "workbook", "--days", "0", "--build-dir", str(tmp_path / "b"))
+    assert code == 2 and "days must be at least 1, got 0" in err
+    params = tmp_path / "p.yaml"
+    params.write_text("fix_deployed_at: 2026-10-28T16:30:00\n")
+    code, _out, err = _run(capsys, "workbook", "--params", str(params))
+    assert code == 2
+    assert "must be at least 80 minutes after detected_at" in err
+    assert not (tmp_path / "b").exists()

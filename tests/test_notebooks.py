@@ -3,6 +3,7 @@ its recorded findings compared with figures computed independently from the raw 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -86,7 +87,76 @@ def check_01(found, facts, params):
     assert found["days_finance_differs_from_orders"] == 0
 
 
-CHECKS = {"01-load-the-raw-data": check_01}
+def check_02(found, facts, params):
+    assert Decimal(found["dashboard_total"]) == facts.fanned_amount
+    assert Decimal(found["finance_total"]) == facts.total_amount
+    assert Decimal(found["overstatement"]) == facts.fanned_amount - facts.total_amount
+    assert found["inflation_ratio"] == pytest.approx(float(facts.weighted_items), abs=1e-6)
+    assert found["revenue_weighted_items_per_order"] == found["inflation_ratio"]
+    assert found["mean_items_per_order"] == pytest.approx(facts.items / facts.orders, abs=1e-6)
+    assert found["inflation_is_weighted_items"] is True
+    assert found["stg_orders_rows"] == facts.items
+    assert found["stg_orders_distinct_orders"] == facts.orders
+    assert found["baseline_stg_orders_rows"] == facts.orders
+    assert found["days"] == params.days
+    multi_item_days = {facts.order_date[o] for o, n in facts.items_per_order.items() if n > 1}
+    assert found["days_overstated"] == len(multi_item_days)
+    assert found["enrichment_dbt_build_passed"] is True
+    assert found["query_time_ratio"] > 0
+
+
+def check_04(found, facts, params):
+    assert found["max_daily_difference"] == "0.00"
+    assert found["days_reconciled"] == params.days
+    assert found["days_disagreeing"] == 0
+    assert found["dbt_tests_passed"] == found["dbt_tests_total"] == 13
+    assert found["grain_tests_passed"] == 5
+    has_multi_item_orders = any(n > 1 for n in facts.items_per_order.values())
+    assert found["grain_tests_failing_on_enrichment"] == (2 if has_multi_item_orders else 0)
+    assert found["fct_orders_rows"] == facts.orders
+    assert found["fct_orders_items_total_mismatches"] == 0
+    assert found["fct_revenue_daily_sql_identical"] is True
+    assert Decimal(found["revenue_during_incident"]) == facts.fanned_amount
+    assert Decimal(found["revenue_after_fix"]) == facts.total_amount
+    assert Decimal(found["finance_total"]) == sum(facts.finance.values())
+    assert found["dashboard_figures_now_true"] is True
+
+
+def _expected_builds(params):
+    start = dt.datetime.combine(params.start_date, dt.time(6))
+    scheduled = [start + dt.timedelta(days=k) for k in range(1, params.days + 1)]
+    return sorted({*scheduled, params.pr_deployed_at, params.fix_deployed_at})
+
+
+def check_05(found, facts, params):
+    builds = _expected_builds(params)
+    inflated = [b for b in builds if params.pr_deployed_at <= b < params.fix_deployed_at]
+    previous = max(b for b in builds if b < params.pr_deployed_at)
+    orders_at_pr, items_at_pr = facts.before(params.pr_deployed_at)
+    orders_before, _ = facts.before(previous)
+    assert found["history_builds"] == len(builds)
+    assert found["scheduled_builds"] == params.days
+    assert found["inflated_builds"] == len(inflated)
+    assert found["first_inflated_build"] == params.pr_deployed_at.isoformat()
+    assert found["first_inflated_revision"] == "enrichment"
+    assert found["stg_orders_rows_at_first_inflated_build"] == items_at_pr
+    assert found["stg_orders_keys_at_first_inflated_build"] == orders_at_pr
+    assert found["stg_orders_rows_per_key_at_first_inflated_build"] == pytest.approx(
+        items_at_pr / orders_at_pr, abs=1e-6
+    )
+    assert found["stg_orders_row_jump_at_first_inflated_build"] == pytest.approx(
+        items_at_pr / orders_before, abs=1e-6
+    )
+    assert found["marts_rows_per_key_max"] == 1.0
+    assert found["derivation_matches_real_build"] is True
+
+
+CHECKS = {
+    "01-load-the-raw-data": check_01,
+    "02-reproduce-the-inflated-revenue": check_02,
+    "04-verify-the-fix": check_04,
+    "05-chart-row-count-trends": check_05,
+}
 
 
 @pytest.mark.parametrize(
@@ -129,3 +199,23 @@ def test_notebook_follows_the_skeleton(path: Path):
         o for c in cells for o in c.get("outputs", []) if FINDINGS_MIME in o.get("data", {})
     ]
     assert recorded, "committed without the outputs of the default run"
+
+
+def test_report_summarises_the_findings_and_hides_code(run, tmp_path):
+    from fanout.report import write_report
+    from fanout.workbook import Executed
+
+    _params, facts, outputs = run
+    executed = [Executed(name, path, 0.0) for name, path in sorted(outputs.items())]
+    index = write_report(executed, tmp_path / "report")
+    page = index.read_text()
+    assert f"{float(facts.weighted_items):.3f}x" in page  # the inflation factor, from 02
+    assert f"{float(facts.total_amount):,.2f}" in page  # finance's total
+    for name in outputs:
+        assert f'href="{name}.html"' in page
+        html = (tmp_path / "report" / f"{name}.html").read_text()
+        assert "body:not(.show-code) .jp-CodeCell .jp-Cell-inputWrapper" in html
+        assert 'id="fanout-toggle"' in html
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(
+        ["index.html", *(f"{n}.html" for n in outputs)]
+    )

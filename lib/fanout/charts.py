@@ -210,17 +210,26 @@ def before_and_after(dates, during, after, finance) -> Figure:
     return fig
 
 
-def row_count_trends(history, deploys, models: Sequence[str]) -> Figure:
+def row_count_trends(history, deploys, models: Sequence[str], title: str = "every build") -> Figure:
     """Per build: rows and distinct keys of each model, rows per key, and the query duration.
 
     `history` is a pandas frame with columns built_at, model, rows, distinct_keys,
-    query_ms; `deploys` a list of (time, label).
+    query_ms (already cut to the window to show); `deploys` a list of (time, label).
     """
     fig, (top, middle, bottom) = _figure(3, 2.9)
     palette = ["#C44E52", "#4C72B0", "#55A868", "#8172B2", "#CCB974"]
     for color, model in zip(palette, models, strict=False):
         part = history[history["model"] == model]
-        top.plot(part["built_at"], part["rows"], color=color, label=f"{model} rows")
+        if part.empty:
+            continue
+        top.plot(
+            part["built_at"],
+            part["rows"],
+            color=color,
+            marker=".",
+            markersize=4,
+            label=f"{model} rows",
+        )
         top.plot(
             part["built_at"],
             part["distinct_keys"],
@@ -233,35 +242,33 @@ def row_count_trends(history, deploys, models: Sequence[str]) -> Figure:
             part["rows"] / part["distinct_keys"],
             color=color,
             marker=".",
-            markersize=3,
+            markersize=4,
             label=model,
         )
     first = history[history["model"] == models[0]]
     bottom.plot(
-        first["built_at"],
-        first["query_ms"],
-        color=COLORS["muted"],
-        marker=".",
-        markersize=3,
-        label="fct_revenue_daily query",
+        first["built_at"], first["query_ms"], color=COLORS["muted"], marker=".", markersize=4
     )
-    top.set_title("Rows (solid) and distinct keys (dotted) per model, at every build")
+    top.set_title(f"Rows (solid) and distinct keys (dotted) per model, {title}")
     top.set_ylabel("rows")
     middle.set_title("Rows per key: 1.0 while the grain holds")
     middle.set_ylabel("rows per key")
-    bottom.set_title("Query duration of the revenue mart on the data of each build")
+    bottom.set_title("Query duration of the revenue mart on the data each build had (median of 3)")
     bottom.set_ylabel("milliseconds")
+    bottom.set_ylim(0, None)
     bottom.set_xlabel("build time")
+    start, end = history["built_at"].min(), history["built_at"].max()
+    shown = [(at, label) for at, label in deploys if start <= at <= end]
     for ax in (top, middle, bottom):
-        for at, _label in deploys:
+        for at, _label in shown:
             ax.axvline(at, color=COLORS["dashboard"], linestyle="--", linewidth=1)
         ax.grid(alpha=0.3)
-    for at, label in deploys:
-        top.annotate(
-            label,
-            (at, 1),
+    for i, (at, label) in enumerate(shown):
+        middle.annotate(
+            f"deploy: {label}",
+            (at, 1 - 0.1 * i),
             xycoords=("data", "axes fraction"),
-            xytext=(-3, -3),
+            xytext=(-4, -4),
             textcoords="offset points",
             ha="right",
             va="top",
@@ -269,6 +276,6 @@ def row_count_trends(history, deploys, models: Sequence[str]) -> Figure:
             color=COLORS["dashboard"],
         )
     top.legend(loc="upper left", fontsize=7, ncols=2)
-    middle.legend(loc="upper left", fontsize=7)
+    middle.legend(loc="center left", fontsize=7)
     _date_axis(bottom)
     return fig

@@ -91,8 +91,10 @@ def run(
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> list[Executed]:
     """Execute every notebook at `params`; returns what ran. Stops at the first failure."""
+    from fanout import timeline
     from fanout.generate import dataset_dir
 
+    timeline.check(params)  # the same checks as each notebook's first cell, before any work
     if in_place and params != Params(build_dir=params.build_dir):
         raise ParameterError("notebooks are refreshed in place only at the default parameters")
     notebooks = notebooks or notebook_paths()
