@@ -22,7 +22,15 @@ from pathlib import Path
 from fanout import timeline
 from fanout.params import Params
 
-__all__ = ["MODELS", "BuildPoint", "build_points", "counts", "query_ms", "rebuild_at"]
+__all__ = [
+    "MODELS",
+    "BuildPoint",
+    "build_points",
+    "counts",
+    "previous_day_revenue",
+    "query_ms",
+    "rebuild_at",
+]
 
 SCHEDULE = dt.time(6, 0)
 
@@ -107,6 +115,28 @@ def counts(con, db: str, points: list[dt.datetime]) -> list[tuple[str, dt.dateti
         for built_at, rows, keys in con.execute(sql).fetchall():
             out.append((model, built_at, int(rows), int(keys)))
     return out
+
+
+def previous_day_revenue(con, points: list[BuildPoint]) -> list[float]:
+    """At each build, the revenue the dashboard showed for the day before: the series a
+    revenue monitor watches. Each build's revision must be attached to `con` under its name."""
+    found: dict[dt.datetime, float] = {}
+    for revision in sorted({p.revision for p in points}):
+        mine = [p.at for p in points if p.revision == revision]
+        values = ", ".join(f"(timestamp '{at.isoformat(sep=' ')}')" for at in mine)
+        rows = con.execute(
+            f"""
+            with points as (select * from (values {values}) as p(built_at))
+            select points.built_at, coalesce(sum(s.amount), 0)
+            from points
+            left join {revision}.stg_orders as s
+                on cast(s.ordered_at as date) = cast(points.built_at as date) - 1
+                and s.ordered_at < points.built_at
+            group by points.built_at
+            """
+        ).fetchall()
+        found.update({at: float(v) for at, v in rows})
+    return [found[p.at] for p in points]
 
 
 def query_ms(con, db: str, at: dt.datetime, repeat: int = 3) -> float:
