@@ -158,6 +158,176 @@ def cmd_workbook(args: argparse.Namespace) -> int:
     return 0
 
 
+DIALECTS = ("duckdb", "snowflake", "bigquery", "spark", "trino", "postgres")
+
+
+def _key(text: str) -> list[str]:
+    columns = [c.strip() for c in text.split(",")]
+    if not all(columns):
+        raise ParameterError(f"--key must be column names separated by commas, got {text!r}")
+    return columns
+
+
+def _open_db(path: str, alias: str = "wh"):
+    """An in-memory DuckDB session with the database file attached read-only as `alias`."""
+    import duckdb
+
+    from fanout.errors import DataError
+
+    db = Path(path)
+    if not db.is_file():
+        raise DataError(f"database {db} does not exist")
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"attach '{str(db.resolve()).replace(chr(39), chr(39) * 2)}' as {alias} (read_only)"
+        )
+    except duckdb.Error as exc:
+        raise DataError(f"cannot open database {db}: {str(exc).splitlines()[0]}") from None
+    return con
+
+
+def _grain_text(report) -> str:
+    verdict = "ok  " if report.ok else "FAIL"
+    key = ", ".join(report.key)
+    line = (
+        f"{verdict} {report.relation} ({key}): {report.rows:,} rows, "
+        f"{report.distinct_keys:,} distinct keys"
+    )
+    if not report.ok:
+        line += (
+            f", {report.duplicated_keys:,} duplicated keys, {report.null_key_rows:,} rows with a "
+            f"null key ({report.rows_per_key:.2f} rows per key)"
+        )
+        for values, n in report.examples:
+            shown = ", ".join(f"{k}={v}" for k, v in zip(report.key, values, strict=True))
+            line += f"\n       {shown}: {n} rows"
+    return line
+
+
+def cmd_check_grain(args: argparse.Namespace) -> int:
+    from fanout import grain
+
+    if args.relation is None and args.manifest is None:
+        raise ParameterError("give --relation NAME --key COLS, or --manifest FILE")
+    if args.relation is not None and args.key is None:
+        raise ParameterError("--relation needs --key COL[,COL]")
+    if args.relation is not None:
+        targets = [(args.relation, _key(args.key))]
+    else:
+        from fanout import lineage
+
+        graph = lineage.load(args.manifest)
+        targets = [
+            (m.relation_name or m.name, list(m.grain)) for m in lineage.grained_models(graph)
+        ]
+        if not targets:
+            raise ParameterError(f"no model in {args.manifest} declares or tests a grain")
+    if args.dialect != "duckdb" or args.db is None:
+        if args.db is None and args.dialect == "duckdb" and args.format != "sql":
+            raise ParameterError(
+                "give --db FILE to run the checks, or --dialect to print their SQL"
+            )
+        for relation, key in targets:
+            print(grain.grain_sql(relation, key, dialect=args.dialect) + ";")
+        return 0
+    con = _open_db(args.db)
+    con.execute("use wh")
+    reports = [grain.check(con, relation, key) for relation, key in targets]
+    payload = {
+        "ok": all(r.ok for r in reports),
+        "checks": [
+            {**dataclasses.asdict(r), "rows_per_key": r.rows_per_key, "ok": r.ok} for r in reports
+        ],
+    }
+    _emit(args, payload, "\n".join(_grain_text(r) for r in reports))
+    return 0 if payload["ok"] else 1
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from fanout import raw, reconcile
+
+    try:
+        tolerance = Decimal(args.tolerance)
+    except InvalidOperation:
+        raise ParameterError(f"--tolerance must be a number, got {args.tolerance!r}") from None
+    if tolerance < 0:
+        raise ParameterError(f"--tolerance must be at least 0, got {args.tolerance}")
+    mart_columns = (args.date_column, args.revenue_column)
+    if args.dialect != "duckdb":
+        print(
+            reconcile.daily_sql(
+                args.mart, "finance_daily_revenue", mart_columns=mart_columns, dialect=args.dialect
+            )
+            + ";"
+        )
+        return 0
+    if args.db is None:
+        raise ParameterError("give --db FILE to reconcile, or --dialect to print the SQL")
+    data_dir = Path(args.data) if args.data else None
+    if data_dir is None:
+        from fanout.paths import default_data_dir
+
+        data_dir = default_data_dir()
+    raw.detect_format(data_dir)
+    con = _open_db(args.db)
+    for name in raw.TABLES:
+        con.execute(f'create view "{name}" as {raw.read_sql(data_dir, name)}')
+    against = "finance_daily_revenue"
+    if args.against == "raw":
+        con.execute(
+            "create view raw_daily_revenue as select cast(ordered_at as date) as revenue_date, "
+            "sum(amount) as revenue from raw_orders group by 1"
+        )
+        against = "raw_daily_revenue"
+    from fanout.errors import DataError
+
+    try:
+        result = reconcile.daily(
+            con, f"wh.{args.mart}", against, tolerance=tolerance, mart_columns=mart_columns
+        )
+    except Exception as exc:  # duckdb's catalog and binder errors name the relation or column
+        import duckdb
+
+        if isinstance(exc, duckdb.Error):
+            raise DataError(f"{args.mart}: {str(exc).splitlines()[0]}") from None
+        raise
+    payload = {
+        "ok": result.ok,
+        "days": len(result.days),
+        "days_disagreeing": len(result.disagreeing),
+        "tolerance": str(tolerance),
+        "mart_total": str(result.mart_total),
+        "against_total": str(result.finance_total),
+        "max_abs_difference": str(result.max_abs_difference),
+        "disagreeing": [
+            {
+                "date": d.revenue_date.isoformat(),
+                "mart": str(d.mart),
+                "against": str(d.finance),
+                "difference": str(d.difference),
+            }
+            for d in result.disagreeing
+        ],
+    }
+    lines = [
+        f"{args.mart} vs {args.against}: {len(result.days)} days, "
+        f"{len(result.disagreeing)} disagree beyond {tolerance} "
+        f"(largest difference {result.max_abs_difference})"
+    ]
+    for d in result.disagreeing[: args.limit]:
+        lines.append(
+            f"  {d.revenue_date}  mart {d.mart:>14,}  {args.against} {d.finance:>14,}  "
+            f"difference {d.difference:>+14,}"
+        )
+    if len(result.disagreeing) > args.limit:
+        lines.append(f"  ... {len(result.disagreeing) - args.limit} more days (--limit)")
+    _emit(args, payload, "\n".join(lines))
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fanout.warehouse import REVISIONS
 
@@ -239,6 +409,69 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_parameters(wb, [f.name for f in PARAMETERS])
     wb.set_defaults(func=cmd_workbook, format="text")
+
+    chk = sub.add_parser(
+        "check",
+        help="check models: grain",
+        description="Checks that would have caught the fan-out. Exit 1 when a check fails.",
+    )
+    chk_sub = chk.add_subparsers(dest="check", metavar="CHECK", parser_class=_Parser)
+    chk_sub.required = True
+    gr = chk_sub.add_parser(
+        "grain",
+        help="is each model one row per key?",
+        description=(
+            "Count rows, distinct keys and duplicated keys of a relation, in one SQL pass. With "
+            "--manifest, check every model that declares a grain (meta.grain) or tests one "
+            "(unique, grain or unique_combination_of_columns tests). With --dialect, print "
+            "the SQL for another warehouse instead of running it."
+        ),
+    )
+    gr.add_argument("--db", metavar="FILE", help="DuckDB database file (opened read-only)")
+    gr.add_argument(
+        "--manifest", metavar="FILE", help="dbt manifest.json: check every grained model"
+    )
+    gr.add_argument("--relation", metavar="NAME", help="one relation ([schema.]table) to check")
+    gr.add_argument("--key", metavar="COL[,COL]", help="its key columns")
+    gr.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default="duckdb",
+        help="print the check's SQL in this dialect instead of running it",
+    )
+    common(gr)
+    gr.set_defaults(func=cmd_check_grain)
+
+    rc = sub.add_parser(
+        "reconcile",
+        help="a mart's daily revenue against finance (or the raw orders)",
+        description=(
+            "Compare a mart's revenue per day with the finance system's daily totals (or with "
+            "the raw orders), list the days that differ by more than the tolerance and by how "
+            "much. Exit 1 when a day disagrees."
+        ),
+    )
+    rc.add_argument("--db", metavar="FILE", help="DuckDB database file with the mart (read-only)")
+    rc.add_argument("--mart", default="fct_revenue_daily", help="the mart (default: %(default)s)")
+    rc.add_argument("--date-column", default="revenue_date", help="its date column")
+    rc.add_argument("--revenue-column", default="revenue", help="its revenue column")
+    rc.add_argument(
+        "--against",
+        choices=("finance", "raw"),
+        default="finance",
+        help="finance_daily_revenue (default) or the raw orders' amounts",
+    )
+    rc.add_argument("--data", metavar="DIR", help="raw data folder (default: data/raw)")
+    rc.add_argument("--tolerance", default="0.00", help="largest difference per day that is fine")
+    rc.add_argument("--limit", type=int, default=20, help="days to list in text output")
+    rc.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default="duckdb",
+        help="print the reconciliation SQL in this dialect instead of running it",
+    )
+    common(rc)
+    rc.set_defaults(func=cmd_reconcile)
     return parser
 
 
