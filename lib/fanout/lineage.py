@@ -798,7 +798,7 @@ class _Scope:
             for a, r in self.repeated.items()
             if r.multiplier is not None and _covers(known, r.multiplier)
         }
-        self.keys = [*self.keys, group] if keep_keys else [group]
+        self.keys = [group, *self.keys] if keep_keys else [group]
         self.unknown = None
 
 
@@ -1338,8 +1338,11 @@ def _parse(sql: str) -> exp.Expression:
     try:
         return sqlglot.parse_one(sql, read=DIALECT)
     except SqlglotError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _Unreadable(f"cannot parse its SQL: {first}") from None
+        errors = getattr(exc, "errors", None) or [{}]
+        where = f" at line {errors[0]['line']}" if errors[0].get("line") else ""
+        what = errors[0].get("description") or str(exc).splitlines()[0]
+        what = re.sub(r"<Token token_type: [^,]*, text: ([^,]*),[^>]*>", r"'\1'", what)
+        raise _Unreadable(f"cannot parse its SQL{where}: {what}") from None
 
 
 class _Unreadable(Exception):
