@@ -105,6 +105,31 @@ def check_02(found, facts, params):
     assert found["query_time_ratio"] > 0
 
 
+def check_03(found, facts, params):
+    detect = params.detected_at - params.pr_deployed_at
+    fix = params.fix_deployed_at - params.detected_at
+    assert found["time_to_detect_minutes"] == detect.total_seconds() / 60
+    assert found["time_to_root_cause_minutes"] == 80
+    assert found["time_to_fix_minutes"] == fix.total_seconds() / 60
+    assert found["time_to_verify_minutes"] == fix.total_seconds() / 60 + 15
+    assert found["incident_minutes"] == (detect + fix).total_seconds() / 60 + 15
+    live = max(b for b in _expected_builds(params) if b <= params.detected_at)
+    assert found["last_build_before_detection"] == live.isoformat()
+    day = live.date() - dt.timedelta(days=1)
+    orders = [o for o, d in facts.order_date.items() if d == day]
+    shown = sum(facts.amount[o] * facts.items_per_order[o] for o in orders)
+    assert found["dashboard_ratio_at_detection"] == pytest.approx(
+        float(shown / facts.finance[day]), abs=1e-6
+    )
+    assert found["deploys_in_day_before_detection"] == int(detect <= dt.timedelta(hours=24))
+    assert found["marts_affected"] == 2
+    assert found["dashboards_affected"] == 3
+    assert found["dashboards"] == ["executive_kpis", "orders_overview", "revenue_dashboard"]
+    assert found["grain_query_rows"] == facts.items
+    assert found["grain_query_orders"] == facts.orders
+    assert found["verification_days_disagreeing"] == 0
+
+
 def check_04(found, facts, params):
     assert found["max_daily_difference"] == "0.00"
     assert found["days_reconciled"] == params.days
@@ -154,6 +179,7 @@ def check_05(found, facts, params):
 CHECKS = {
     "01-load-the-raw-data": check_01,
     "02-reproduce-the-inflated-revenue": check_02,
+    "03-walk-the-timeline": check_03,
     "04-verify-the-fix": check_04,
     "05-chart-row-count-trends": check_05,
 }

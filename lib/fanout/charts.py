@@ -145,18 +145,29 @@ def grain_comparison(labels: Sequence[str], rows: Sequence[int], keys: Sequence[
     return fig
 
 
-def incident_timeline(events, spans: Sequence[tuple[str, object, object]]) -> Figure:
-    """The incident's steps on a time axis, with the spans (time to detect, to fix) drawn under."""
-    fig, (ax,) = _figure(1, 3.6)
-    times = [e.at for e in events]
+def _duration(delta) -> str:
+    minutes = round(delta.total_seconds() / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d} min"
+
+
+def _event_color(check: str) -> str:
+    if check == "deploy":
+        return COLORS["dashboard"]
+    if check in ("fix_deploy", "verification"):
+        return COLORS["finance"]
+    return COLORS["orders"]
+
+
+def _timeline_panel(ax, events, spans, start, end, title: str) -> None:
+    shown = [e for e in events if start <= e.at <= end]
     levels = [1.0, 2.2, 1.6, 2.8]
-    for i, e in enumerate(events):
+    for i, e in enumerate(shown):
         level = levels[i % len(levels)]
-        color = COLORS["dashboard"] if e.check in ("deploy",) else COLORS["orders"]
-        if e.check in ("fix_deploy", "verification"):
-            color = COLORS["finance"]
-        ax.vlines(e.at, 0, level, color=color, linewidth=1)
-        ax.plot([e.at], [0], "o", color=color)
+        ax.vlines(e.at, 0, level, color=_event_color(e.check), linewidth=1)
+        ax.plot([e.at], [0], "o", color=_event_color(e.check))
         ax.annotate(
             f"{e.label} {e.check.replace('_', ' ')}",
             (e.at, level),
@@ -165,26 +176,52 @@ def incident_timeline(events, spans: Sequence[tuple[str, object, object]]) -> Fi
             fontsize=9,
             va="center",
         )
-    for i, (label, start, end) in enumerate(spans):
+    for i, (label, a, b) in enumerate(spans):
         y = -0.6 - 0.55 * i
         ax.annotate(
-            "",
-            xy=(end, y),
-            xytext=(start, y),
-            arrowprops={"arrowstyle": "<->", "color": COLORS["muted"]},
+            "", xy=(b, y), xytext=(a, y), arrowprops={"arrowstyle": "<->", "color": COLORS["muted"]}
         )
-        ax.text(start, y + 0.12, label, fontsize=9, color="black")
+        ax.text(a, y + 0.12, f"{label}: {_duration(b - a)}", fontsize=9)
     ax.set_ylim(-0.8 - 0.55 * len(spans), 3.4)
     ax.set_yticks([])
-    pad = (max(times) - min(times)) * 0.12
-    ax.set_xlim(min(times) - pad * 0.3, max(times) + pad * 1.6)
+    pad = (end - start) * 0.08
+    ax.set_xlim(start - pad * 0.3, end + pad * 2.5)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("time (local)")
-    ax.set_title("Incident WT-05: from deploy to verified fix")
+    ax.set_title(title)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
+
+
+def incident_timeline(events, spans: Sequence[tuple[str, object, object]]) -> Figure:
+    """The incident on a time axis: the whole of it (top) and the investigation (bottom).
+
+    `events` are `fanout.timeline.Event`s; `spans` are (label, start, end) and each is drawn
+    in the panel that holds it, with its duration.
+    """
+    by_check = {e.check: e for e in events}
+    detected, verified = by_check["dashboard_vs_finance"].at, by_check["verification"].at
+    whole = [s for s in spans if s[1] < detected]
+    investigation = [s for s in spans if s[1] >= detected]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.4), layout="constrained")
+    _timeline_panel(
+        top,
+        [e for e in events if e.check in ("deploy", "dashboard_vs_finance", "verification")],
+        whole,
+        events[0].at,
+        verified,
+        "The incident: from deploy to verified fix",
+    )
+    _timeline_panel(
+        bottom,
+        events,
+        investigation,
+        detected,
+        verified,
+        "The investigation: from detection (T+0) to verification",
+    )
+    bottom.set_xlabel("time (local)")
     return fig
 
 
