@@ -161,3 +161,119 @@ def test_generated_sql_parses_in_each_warehouse_dialect(capsys, dialect):
         dialect,
     )
     assert code == 0 and out.strip().endswith(";")
+
+
+def test_lint_flags_the_enrichment_and_passes_the_fix(capsys, builds):
+    code, out, _ = _run(
+        capsys, "lint", "--manifest", builds["enrichment"].manifest_path, "--format", "json"
+    )
+    assert code == 1
+    found = {(f["model"], f["rule"]) for f in json.loads(out)["findings"]}
+    assert ("stg_orders", "staging-joins-sources") in found
+    assert ("stg_orders", "fan-out") in found
+    assert ("fct_revenue_daily", "sum-over-fan-out") in found
+    code, out, _ = _run(capsys, "lint", "--manifest", builds["fix"].manifest_path)
+    assert code == 0 and out.strip() == "fanout_shop: no findings"
+
+
+def test_lint_rejects_a_file_that_is_not_a_manifest(capsys, tmp_path):
+    bad = tmp_path / "m.json"
+    bad.write_text('{"hello": 1}')
+    code, _, err = _run(capsys, "lint", "--manifest", bad)
+    assert code == 2 and "is not a dbt manifest" in err
+
+
+def test_blast_radius_quantifies_the_misstatement(capsys, builds):
+    e = builds["enrichment"]
+    code, out, _ = _run(
+        capsys,
+        "blast-radius",
+        "stg_orders",
+        "--manifest",
+        e.manifest_path,
+        "--db",
+        e.database,
+        "--data",
+        RAW,
+        "--format",
+        "json",
+    )
+    report = json.loads(out)
+    assert code == 0
+    assert report["models"] == ["fct_orders", "fct_revenue_daily"]
+    assert {x["name"]: x["owner"] for x in report["exposures"]} == {
+        "executive_kpis": "Data Platform",
+        "orders_overview": "Operations",
+        "revenue_dashboard": "Finance Analytics",
+    }
+    daily = report["misstatements"]["fct_revenue_daily"]
+    assert daily["overstated_by"] == "779780.97"
+    assert (daily["days_misstated"], daily["first_day"], daily["last_day"]) == (
+        90,
+        "2026-08-01",
+        "2026-10-29",
+    )
+    assert report["misstatements"]["fct_orders"]["overstated_by"] == "779780.97"
+
+
+def test_investigate_names_stg_orders_and_the_enrichment_pr(capsys, builds):
+    e = builds["enrichment"]
+    code, out, _ = _run(
+        capsys,
+        "investigate",
+        "--db",
+        e.database,
+        "--manifest",
+        e.manifest_path,
+        "--symptom",
+        "fct_revenue_daily",
+    )
+    assert code == 1
+    assert "root cause: stg_orders, the first model whose grain broke" in out
+    assert 'introduced by: PR #482 "Add order-item detail' in out
+    assert "blast radius: 2 models, 3 exposures" in out
+    f = builds["fix"]
+    code, out, _ = _run(
+        capsys,
+        "investigate",
+        "--db",
+        f.database,
+        "--manifest",
+        f.manifest_path,
+        "--symptom",
+        "fct_revenue_daily",
+    )
+    assert code == 0 and "no model upstream has a broken grain" in out
+
+
+def test_check_grain_from_the_fix_manifest_on_the_enrichment_tables(capsys, builds):
+    code, out, _ = _run(
+        capsys,
+        "check",
+        "grain",
+        "--db",
+        builds["enrichment"].database,
+        "--manifest",
+        builds["fix"].manifest_path,
+        "--format",
+        "json",
+    )
+    report = json.loads(out)
+    assert code == 1
+    verdicts = {c["relation"]: c["ok"] for c in report["checks"]}
+    assert verdicts == {
+        "main.fct_orders": True,
+        "main.fct_revenue_daily": True,
+        "main.stg_orders": False,
+    }
+    assert [m["relation"] for m in report["missing"]] == ["main.stg_order_items"]
+
+
+def test_anomalies_flags_a_planted_spike(capsys, tmp_path):
+    series = tmp_path / "s.csv"
+    lines = ["at,value"] + [f"2026-01-{d:02d},{100 + d % 3}" for d in range(1, 29)]
+    series.write_text("\n".join([*lines, "2026-01-29,350"]) + "\n")
+    code, out, _ = _run(capsys, "anomalies", series)
+    assert code == 1 and "29 points, 1 anomalies" in out and "2026-01-29" in out
+    code, _, err = _run(capsys, "anomalies", series, "--value-column", "revenue")
+    assert code == 2 and "has no column 'revenue'" in err

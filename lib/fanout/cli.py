@@ -218,9 +218,7 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
         from fanout import lineage
 
         graph = lineage.load(args.manifest)
-        targets = [
-            (m.relation_name or m.name, list(m.grain)) for m in lineage.grained_models(graph)
-        ]
+        targets = [(_table_name(m), list(m.grains[0])) for m in graph.models if m.grains]
         if not targets:
             raise ParameterError(f"no model in {args.manifest} declares or tests a grain")
     if args.dialect != "duckdb" or args.db is None:
@@ -231,17 +229,221 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
         for relation, key in targets:
             print(grain.grain_sql(relation, key, dialect=args.dialect) + ";")
         return 0
+    from fanout.errors import DataError
+
     con = _open_db(args.db)
     con.execute("use wh")
-    reports = [grain.check(con, relation, key) for relation, key in targets]
+    reports, missing = [], []
+    for relation, key in targets:
+        try:
+            reports.append(grain.check(con, relation, key))
+        except DataError as exc:
+            if args.relation is not None:
+                raise  # the one relation asked for: bad input
+            missing.append({"relation": relation, "error": str(exc)})
     payload = {
-        "ok": all(r.ok for r in reports),
+        "ok": all(r.ok for r in reports) and not missing,
         "checks": [
             {**dataclasses.asdict(r), "rows_per_key": r.rows_per_key, "ok": r.ok} for r in reports
         ],
+        "missing": missing,
     }
-    _emit(args, payload, "\n".join(_grain_text(r) for r in reports))
+    lines = [_grain_text(r) for r in reports]
+    lines += [f"MISS {m['relation']}: not in the database ({m['error']})" for m in missing]
+    _emit(args, payload, "\n".join(lines))
     return 0 if payload["ok"] else 1
+
+
+def _table_name(node) -> str:
+    """schema.identifier of a model, from its relation name (the catalog is the opened file)."""
+    from sqlglot import exp
+
+    if not node.relation_name:
+        return node.name
+    table = exp.to_table(node.relation_name, dialect="duckdb")
+    return ".".join(p for p in (table.db, table.name) if p)
+
+
+def _finding_text(f) -> str:
+    parents = f" [{', '.join(f.parents)}]" if f.parents else ""
+    return f"{f.model}: {f.rule}{parents}\n    {f.message}\n    fix: {f.suggestion}"
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from fanout import lineage
+
+    graph = lineage.load(args.manifest)
+    found = lineage.check(graph) if args.predict else lineage.lint(graph)
+    payload = {"project": graph.project, "findings": [dataclasses.asdict(f) for f in found]}
+    if args.predict:
+        payload["predictions"] = [dataclasses.asdict(p) for p in lineage.predict(graph)]
+    text = "\n".join(_finding_text(f) for f in found) or f"{graph.project}: no findings"
+    if found:
+        rules = sorted({f.rule for f in found})
+        text += f"\n{len(found)} findings ({', '.join(rules)})"
+    _emit(args, payload, text)
+    return 1 if found else 0
+
+
+def _misstatements(con, impact, data_dir) -> dict[str, dict]:
+    """For each affected model shaped like daily revenue, its revenue against finance's."""
+    from fanout import raw, reconcile
+
+    for name in raw.TABLES:
+        con.execute(f'create or replace view "{name}" as {raw.read_sql(data_dir, name)}')
+    shapes = (("revenue_date", "revenue"), ("order_date", "amount"))
+    out = {}
+    for node in impact.walk():
+        if node.resource_type != "model" or node.name in out:
+            continue
+        try:
+            cols = {r[0] for r in con.execute(f'describe wh."{node.name}"').fetchall()}
+        except Exception:  # not in this database
+            continue
+        shape = next((s for s in shapes if set(s) <= cols), None)
+        if shape is None:
+            continue
+        rec = reconcile.daily(con, f"wh.{node.name}", "finance_daily_revenue", mart_columns=shape)
+        off = rec.disagreeing
+        out[node.name] = {
+            "column": shape[1],
+            "overstated_by": str(rec.mart_total - rec.finance_total),
+            "factor": float(rec.mart_total / rec.finance_total) if rec.finance_total else None,
+            "days_misstated": len(off),
+            "days": len(rec.days),
+            "first_day": off[0].revenue_date.isoformat() if off else None,
+            "last_day": off[-1].revenue_date.isoformat() if off else None,
+        }
+    return out
+
+
+def cmd_blast_radius(args: argparse.Namespace) -> int:
+    from fanout import lineage
+
+    graph = lineage.load(args.manifest)
+    impact = lineage.downstream(graph, args.model)
+    payload = {
+        "model": impact.name,
+        "models": list(impact.reached("model")),
+        "tests": list(impact.reached("test")),
+        "exposures": [
+            {"name": n.name, "type": n.exposure_type, "owner": n.owner}
+            for n in {n.name: n for n in impact.walk() if n.resource_type == "exposure"}.values()
+        ],
+        "tree": dataclasses.asdict(impact),
+    }
+    lines = [lineage.render_tree(impact)]
+    lines.append(
+        f"{len(payload['models'])} models, {len(payload['tests'])} tests and "
+        f"{len(payload['exposures'])} exposures downstream of {impact.name}"
+    )
+    if args.db:
+        from fanout.paths import default_data_dir
+
+        con = _open_db(args.db)
+        found = _misstatements(con, impact, Path(args.data) if args.data else default_data_dir())
+        payload["misstatements"] = found
+        for model, m in found.items():
+            if m["days_misstated"]:
+                lines.append(
+                    f"{model}: {m['column']} overstated by {float(m['overstated_by']):,.2f} "
+                    f"({m['factor']:.2f}x finance) on {m['days_misstated']} of {m['days']} days, "
+                    f"{m['first_day']} to {m['last_day']}"
+                )
+            else:
+                lines.append(f"{model}: {m['column']} agrees with finance on all {m['days']} days")
+        bad = {k for k, m in found.items() if m["days_misstated"]}
+        for n in {n.name: n for n in impact.walk() if n.resource_type == "exposure"}.values():
+            node = graph.node(n.unique_id)
+            shows = sorted(p.name for p in graph.parents(node) if p.name in bad)
+            if shows:
+                lines.append(f"{n.name} ({n.exposure_type}, {n.owner}) shows {', '.join(shows)}")
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_investigate(args: argparse.Namespace) -> int:
+    from fanout import investigate, lineage
+
+    con = _open_db(args.db)
+    con.execute("use wh")
+    graph = lineage.load(args.manifest)
+    history = investigate.incident_history(Params()) if graph.project == "fanout_shop" else ()
+    found = investigate.walk(con, args.manifest, args.symptom, history=history)
+    payload = dataclasses.asdict(found)
+    lines = [f"walked {len(found.steps)} models upstream of {found.symptom} in {found.seconds} s:"]
+    for s in found.steps:
+        if s.key is None:
+            lines.append(f"  ?    {s.model}: no known grain ({s.rows:,} rows)")
+            continue
+        parents = ", ".join(f"{p} {n:,}" for p, n in s.parent_rows)
+        lines.append(
+            f"  {'BROKE' if s.broke else 'ok   '} {s.model}: {s.rows:,} rows, "
+            f"{s.distinct_keys:,} distinct ({', '.join(s.key)}) [{s.key_source}]"
+            + (f"; parents: {parents}" if parents else "")
+        )
+    if found.root_cause is None:
+        lines.append("no model upstream has a broken grain")
+    else:
+        lines.append(f"root cause: {found.root_cause}, the first model whose grain broke")
+        if found.introduced:
+            d = found.introduced
+            lines.append(
+                f'introduced by: PR #{d.pr} "{d.title}" ({d.revision}, deployed {d.deployed_at})'
+            )
+        impact = found.blast_radius
+        lines.append(
+            f"blast radius: {len(impact.reached('model'))} models, "
+            f"{len(impact.reached('exposure'))} exposures ({', '.join(impact.reached('exposure'))})"
+        )
+    _emit(args, payload, "\n".join(lines))
+    return 1 if found.root_cause else 0
+
+
+def cmd_anomalies(args: argparse.Namespace) -> int:
+    import csv
+    import datetime as dt
+
+    from fanout import anomaly
+    from fanout.errors import DataError
+
+    path = Path(args.csv)
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from None
+    if not rows:
+        raise DataError(f"{path} has no rows")
+    for column in (args.time_column, args.value_column):
+        if column not in rows[0]:
+            raise DataError(f"{path} has no column {column!r}; it has {', '.join(rows[0])}")
+    times, values = [], []
+    for i, row in enumerate(rows, 2):
+        try:
+            times.append(dt.datetime.fromisoformat(row[args.time_column]))
+            values.append(float(row[args.value_column]))
+        except ValueError:
+            raise DataError(
+                f"{path}, line {i}: cannot read {row[args.time_column]!r} as a time "
+                f"or {row[args.value_column]!r} as a number"
+            ) from None
+    points = anomaly.detect(
+        times,
+        values,
+        training_days=args.training_days,
+        min_training_points=args.min_training_points,
+        sensitivity=args.sensitivity,
+        direction=args.direction,
+        min_change=args.min_change,
+        weekday_seasonality=args.weekday_seasonality,
+    )
+    flagged = [p for p in points if p.flagged]
+    payload = {"points": len(points), "flagged": [dataclasses.asdict(p) for p in flagged]}
+    lines = [f"{len(points)} points, {len(flagged)} anomalies"]
+    lines += [f"  {p.at}  {p.value:,.2f}  expected {p.expected:,.2f}: {p.reason}" for p in flagged]
+    _emit(args, payload, "\n".join(lines))
+    return 1 if flagged else 0
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -472,6 +674,81 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(rc)
     rc.set_defaults(func=cmd_reconcile)
+
+    ln = sub.add_parser(
+        "lint",
+        help="lineage lint and static fan-out prediction over a dbt manifest",
+        description=(
+            "Lint any dbt manifest.json: staging models joining several sources or reading "
+            "models, sources read by several models, marts reading sources, models without a "
+            "declared or tested grain; and predict fan-outs from each model's compiled SQL and "
+            "its inputs' grains, before any data exists. Exit 1 when anything is found."
+        ),
+    )
+    ln.add_argument("--manifest", required=True, metavar="FILE", help="dbt target/manifest.json")
+    ln.add_argument(
+        "--no-predict",
+        dest="predict",
+        action="store_false",
+        help="only the lint rules, without the static grain inference",
+    )
+    common(ln)
+    ln.set_defaults(func=cmd_lint)
+
+    br = sub.add_parser(
+        "blast-radius",
+        help="everything downstream of a model, and with --db what it misstates",
+        description=(
+            "Every model, test and exposure (with owner and type) downstream of MODEL, as a tree. "
+            "With --db, each affected mart shaped like daily revenue is reconciled with the "
+            "finance system and its misstatement quantified, and the dashboards showing it named."
+        ),
+    )
+    br.add_argument("model", help="the model (name or unique id)")
+    br.add_argument("--manifest", required=True, metavar="FILE", help="dbt target/manifest.json")
+    br.add_argument("--db", metavar="FILE", help="DuckDB database of the build (read-only)")
+    br.add_argument("--data", metavar="DIR", help="raw data with finance_daily_revenue")
+    common(br)
+    br.set_defaults(func=cmd_blast_radius)
+
+    inv = sub.add_parser(
+        "investigate",
+        help="walk upstream from a symptom to the first model whose grain broke",
+        description=(
+            "From a symptomatic model, walk upstream in topological order, check each model's "
+            "grain (declared, tested, inferred from its SQL, or inherited from a parent) and row "
+            "count against its parents', and name the first model whose grain broke, the deploy "
+            "that introduced it (for the incident's project) and its blast radius. Exit 1 when a "
+            "broken grain is found."
+        ),
+    )
+    inv.add_argument("--db", required=True, metavar="FILE", help="DuckDB database (read-only)")
+    inv.add_argument("--manifest", required=True, metavar="FILE", help="dbt target/manifest.json")
+    inv.add_argument("--symptom", required=True, metavar="MODEL", help="the model that looks wrong")
+    common(inv)
+    inv.set_defaults(func=cmd_investigate)
+
+    an = sub.add_parser(
+        "anomalies",
+        help="rolling z-score anomalies in a daily or per-build series (CSV)",
+        description=(
+            "Flag the points of a series (a CSV with a time and a value column) that are more "
+            "than SENSITIVITY standard deviations from the points before them in the training "
+            "window and change by at least MIN_CHANGE (1.0: double, or half). Exit 1 when a "
+            "point is flagged."
+        ),
+    )
+    an.add_argument("csv", help="CSV file with a header")
+    an.add_argument("--time-column", default="at", help="ISO dates or timestamps (default: at)")
+    an.add_argument("--value-column", default="value", help="numbers (default: value)")
+    an.add_argument("--training-days", type=int, default=28)
+    an.add_argument("--min-training-points", type=int, default=7)
+    an.add_argument("--sensitivity", type=float, default=3.0)
+    an.add_argument("--direction", choices=("spike", "drop", "both"), default="spike")
+    an.add_argument("--min-change", type=float, default=1.0)
+    an.add_argument("--weekday-seasonality", action="store_true")
+    common(an)
+    an.set_defaults(func=cmd_anomalies)
     return parser
 
 
