@@ -14,9 +14,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 __all__ = [
+    "anomalies",
     "before_and_after",
     "daily_orders_and_revenue",
     "dashboard_vs_finance",
+    "detector_replay",
     "grain_comparison",
     "incident_timeline",
     "items_per_order",
@@ -315,4 +317,95 @@ def row_count_trends(history, deploys, models: Sequence[str], title: str = "ever
     top.legend(loc="upper left", fontsize=7, ncols=2)
     middle.legend(loc="center left", fontsize=7)
     _date_axis(bottom)
+    return fig
+
+
+def detector_replay(
+    names: Sequence[str],
+    minutes: Sequence[int | None],
+    caught: Sequence[bool],
+    finance_minutes: int,
+) -> Figure:
+    """When each guard would have caught the bug, in minutes after the PR's deploy.
+
+    CI guards (minutes None, caught) are drawn left of the deploy: they stop the PR before it.
+    """
+    fig, (ax,) = _figure(1, 0.55 * len(names) + 1.4)
+    span = max([finance_minutes, *[m for m in minutes if m is not None]]) or 60
+    ci_x = -0.25 * span
+    for y, (_name, m, ok) in enumerate(zip(names, minutes, caught, strict=True)):
+        if not ok:
+            ax.text(0, y, "  not before the fix", va="center", fontsize=9, color=COLORS["muted"])
+            continue
+        x = ci_x if m is None else m
+        color = COLORS["finance"] if x < finance_minutes else COLORS["dashboard"]
+        ax.plot([x], [y], "o", color=color, markersize=9)
+        label = "in CI, before the deploy" if m is None else f"{m} min after the deploy"
+        ax.annotate(
+            label, (x, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=9
+        )
+    ax.axvline(0, color=COLORS["dashboard"], linestyle="--", linewidth=1)
+    ax.axvline(finance_minutes, color=COLORS["muted"], linestyle=":", linewidth=1)
+    ax.annotate(
+        "PR deployed",
+        (0, 1),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -3),
+        textcoords="offset points",
+        va="top",
+        fontsize=8,
+        color=COLORS["dashboard"],
+    )
+    ax.annotate(
+        "finance noticed",
+        (finance_minutes, 1),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -3),
+        textcoords="offset points",
+        va="top",
+        fontsize=8,
+    )
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(ci_x * 1.6, span * 1.45)
+    ax.set_ylim(len(names) - 0.5, -0.9)
+    ax.set_xlabel("minutes after the PR's deploy")
+    ax.set_title("When each guard would have caught the fan-out")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def anomalies(times, values, flagged_at, expected=None, title: str = "") -> Figure:
+    """A series with its expected value and the points the detector flagged."""
+    fig, (ax,) = _figure(1, 3.2)
+    ax.plot(
+        times, _floats(values), color=COLORS["orders"], marker=".", markersize=4, label="observed"
+    )
+    if expected is not None:
+        ax.plot(
+            times,
+            [float("nan") if e is None else e for e in expected],
+            color=COLORS["muted"],
+            linestyle="--",
+            label="expected (training mean)",
+        )
+    hits = [(t, v) for t, v in zip(times, _floats(values), strict=True) if t in set(flagged_at)]
+    if hits:
+        ax.plot(
+            [h[0] for h in hits],
+            [h[1] for h in hits],
+            "o",
+            color=COLORS["dashboard"],
+            markersize=10,
+            fillstyle="none",
+            markeredgewidth=2,
+            label="flagged",
+        )
+    ax.set_title(title)
+    ax.set_ylabel("revenue (currency units)")
+    ax.set_xlabel("build time")
+    money_axis(ax)
+    _date_axis(ax)
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
     return fig
