@@ -320,7 +320,7 @@ MARKETPLACE_PREDICTIONS = {
     "int_channel_metrics": ("ok", ("metric", "metric_date", "channel")),
     "int_order_line_categories": ("ok", ("order_id", "line_number", "category_id")),
     "int_order_lines": ("ok", ("order_id", "line_number")),
-    "int_orders_with_payments": ("fan-out", ("payment_id",)),
+    "int_orders_with_payments": ("fan-out", ("order_id", "payment_id")),
     "stg_ads__spend": ("mismatch", ("spend_date", "channel")),
     "stg_ads__spend_eur": ("ok", ("spend_date", "channel")),
     "stg_catalog__brands": ("ok", ("brand_id",)),
@@ -568,6 +568,27 @@ CASES = [
         "a union all whose branches no constant column tells apart",
     ),
     (
+        "select o.order_id, i.item_id from orders as o left join items as i"
+        " on o.order_id = i.order_id and i.item_id = 7",
+        ("order_id",),
+        [],
+        None,
+    ),
+    (
+        "select o.order_id, i.item_id from orders as o join items as i"
+        " on o.order_id = i.order_id and i.item_id = 7",
+        (),
+        [],
+        None,
+    ),
+    (
+        "select o.order_id, i.item_id from orders as o right join items as i"
+        " on o.order_id = i.order_id",
+        ("item_id",),
+        ["i"],
+        None,
+    ),
+    (
         "select o.order_id from orders as o where exists"
         " (select 1 from items as i where i.order_id = o.order_id)",
         ("order_id",),
@@ -633,7 +654,13 @@ _QUERIES = [
     "select 'a' as t, x, y from a union all select 'b', x, y from b",
     "select a.x, a.y, s.n from a join (select x, count(*) as n from b group by x) s on a.x = s.x",
     "select b.x, b.y, a.v from b left join a on b.y = a.y",
-    "select a.x, a.y, b.x as bx, b.y as by from a join b on a.v = b.w",
+    "select a.x, a.y, b.x as b_x, b.y as b_y from a join b on a.v = b.w",
+    "select a.x, a.y, b.w from a left join b on a.x = b.x and b.y = 2",
+    "select a.x, b.x as b_x, b.y as b_y from a right join b on a.x = b.x",
+    "select a.x, a.y, b.x as b_x, b.y as b_y from a full join b on a.x = b.x and a.y = b.y",
+    "select x, y from a union select x, y from b",
+    "with r as (select x, y, row_number() over (partition by y order by x) as rn from a)"
+    " select x, y from r where rn = 1",
 ]
 _KEYS = [("x",), ("y",), ("x", "y")]
 _ROWS = st.lists(st.tuples(*[st.integers(0, 3)] * 3), max_size=8)
@@ -646,7 +673,7 @@ def _keyed(rows, key):
     return list(seen.values())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(
     sql=st.sampled_from(_QUERIES),
     a_key=st.sampled_from(_KEYS),
@@ -658,7 +685,8 @@ def test_a_predicted_key_is_unique_on_any_data_that_keeps_the_input_keys(
     sql, a_key, b_key, a_rows, b_rows
 ):
     grain = lineage.infer_grain(sql, {"a": [a_key], "b": [b_key]})
-    if grain.key is None:
+    if not grain.key:  # unknown (or at most one row, which no query here gives)
+        assert grain.key is None
         return
     con = duckdb.connect()
     try:

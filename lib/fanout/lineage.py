@@ -140,9 +140,11 @@ class Graph:
         return found[0]
 
     def parents(self, node: Node) -> tuple[Node, ...]:
+        """The nodes this one reads (a test: the nodes it tests)."""
         return tuple(self.nodes[u] for u in node.parents)
 
     def children(self, node: Node) -> tuple[Node, ...]:
+        """The nodes reading this one: models, tests, exposures."""
         return tuple(self.nodes[u] for u in node.children)
 
     @property
@@ -425,7 +427,9 @@ def _sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (f.model, f.rule, f.parents, f.message)))
 
 
-def lint(graph: Graph, rules: Sequence[Callable[[Graph], Iterable[Finding]]] = RULES):
+def lint(
+    graph: Graph, rules: Sequence[Callable[[Graph], Iterable[Finding]]] = RULES
+) -> tuple[Finding, ...]:
     """Every finding of the given rules, by model and rule."""
     return _sorted_findings(f for rule in rules for f in rule(graph))
 
@@ -683,7 +687,7 @@ class _Scope:
         """The attributes an expression reads; None if one cannot be resolved."""
         attrs = set()
         for column in _outside(node):
-            if isinstance(column, exp.Subquery | exp.Select):
+            if isinstance(column, exp.Subquery | exp.Select | exp.Window):
                 return None
             if isinstance(column, exp.Column) and not isinstance(column.this, exp.Star):
                 attr = self.resolve(column)
@@ -709,24 +713,44 @@ class _Scope:
             if attr is None or attr[0] != alias:
                 continue
             attrs = self.attrs_of(other)
-            if attrs is not None and all(a[0] in left for a in attrs):
+            if attrs is not None and all(a[0] in left for a in attrs) and _deterministic(other):
                 plain = isinstance(_strip(other), exp.Column)
                 return frozenset(attrs), attr, plain
         return None
 
-    def join(self, alias: str, shape: _Shape, conjuncts: list, condition: str) -> None:
-        """Join `shape` as `alias`, bound to the rows so far by `conjuncts` (equalities)."""
+    def join(
+        self,
+        alias: str,
+        shape: _Shape,
+        conjuncts: list,
+        condition: str,
+        side: str = "",
+        at_most_one: bool = False,
+    ) -> None:
+        """Join `shape` as `alias`, bound to the rows so far by `conjuncts` (equalities).
+
+        `side` is LEFT, RIGHT or FULL for an outer join: rows padded with nulls keep the
+        fan-out rule of an inner join but not every equality. `at_most_one`: the join finds
+        at most one row whatever the grain (an asof join).
+        """
         left = set(self.shapes)
         before = list(self.keys)
         self._take(alias, shape)
         bindings = [b for c in conjuncts if (b := self._binding(c, alias, left))]
         bound = {attr for _, attr, _ in bindings}
         lhs_all = frozenset().union(*(lhs for lhs, _, _ in bindings))
+        # which equalities hold on every output row: the padded side's values can be null
+        forward = side in ("", "LEFT")  # left columns determine the joined row's columns
+        backward = side in ("", "RIGHT")  # and the joined row's key columns the left ones
         for lhs, attr, plain in bindings:
-            self.fds.append((lhs, frozenset({attr})))
-            if plain and lhs:
+            if forward and (lhs or not side):  # a constant binds the rows of an inner join
+                self.fds.append((lhs, frozenset({attr})))
+            if backward and plain and lhs:
                 self.fds.append((frozenset({attr}), lhs))
         columns = tuple(sorted(a[1] for a in bound))
+        if at_most_one and forward:
+            self.fds.append((frozenset((a, "*") for a in left), frozenset({(alias, "*")})))
+            return
         if not shape.keys:
             self.keys = []
             self.unknown = self.unknown or (
@@ -736,8 +760,11 @@ class _Scope:
             return
         right_keys = [tuple((alias, c) for c in key) for key in shape.keys]
         reach = _closure(bound, shape._fds(alias))
-        if any(_covers(reach, key) for key in right_keys):
-            self.fds.append((lhs_all, frozenset({(alias, "*")})))  # many-to-one
+        if at_most_one or any(_covers(reach, key) for key in right_keys):  # many-to-one
+            if forward:
+                self.fds.append((lhs_all, frozenset({(alias, "*")})))
+            else:  # the unmatched rows of `alias` come padded: the key needs both sides
+                self.keys = [k + rk for k in before for rk in right_keys]
             return
         fanout = FanOut(
             model=self.model,
@@ -800,6 +827,16 @@ class _Scope:
         }
         self.keys = [group, *self.keys] if keep_keys else [group]
         self.unknown = None
+
+
+def _subtotals(q: exp.Select) -> bool:
+    """Whether the GROUP BY adds subtotal rows (rollup, cube, grouping sets)."""
+    group = q.args.get("group")
+    kinds = exp.Rollup | exp.Cube | exp.GroupingSets
+    return group is not None and (
+        any(isinstance(g, kinds) for g in group.expressions)
+        or any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets"))
+    )
 
 
 def _arg(node: exp.Expression, name: str) -> Any:
@@ -969,6 +1006,16 @@ class _Infer:
                 continue
             alias, shape = self.relation(join.this, env)
             on, using = join.args.get("on"), join.args.get("using")
+            method = (join.method or "").upper()
+            if method == "NATURAL":
+                left = [scope.shapes[a].columns for a in scope.shapes]
+                if shape.columns is None or any(c is None for c in left):
+                    shape = _unknown(shape.label, "a natural join on columns that are not known")
+                else:
+                    common = [c for c in shape.columns if any(c in cols for cols in left)]
+                    using = [exp.to_identifier(c) for c in common]
+            elif method == "POSITIONAL":
+                shape = _unknown(shape.label, "a positional join")
             if using:
                 left = [a for a in scope.shapes if a != alias]
                 conjuncts = []
@@ -984,7 +1031,8 @@ class _Infer:
                 conjuncts, condition = where, "where " + " and ".join(_sql(c) for c in where)
             else:
                 conjuncts, condition = [], "cross join"
-            scope.join(alias, shape, conjuncts, condition)
+            side = (join.side or "").upper()
+            scope.join(alias, shape, conjuncts, condition, side, at_most_one=method == "ASOF")
         scope.where(where)
         outputs, stars = self.expand(q, scope)
         qualify = q.args.get("qualify")
@@ -994,6 +1042,8 @@ class _Infer:
         if group is not None:
             self.check_sums(outputs, scope, group)
             scope.collapse(group)
+            if _subtotals(q):
+                scope.keys, scope.unknown = [], "group by rollup, cube or grouping sets"
         return self.project(scope, outputs, stars, group, origin)
 
     def expand(self, q: exp.Select, scope: _Scope) -> tuple[list, list]:
@@ -1066,8 +1116,6 @@ class _Infer:
                 items = [e.unalias() for e in q.expressions if not _aggregates(e)]
             else:
                 items = [self._group_item(g, q, scope) for g in group.expressions]
-            if any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets")):
-                scope.keys, scope.unknown = [], "group by rollup, cube or grouping sets"
         elif distinct is not None:
             on = distinct.args.get("on")
             if on is not None:
@@ -1087,8 +1135,8 @@ class _Infer:
             if isinstance(node, tuple):
                 continue
             for total in _outside(node):
-                if not isinstance(total, exp.Sum):
-                    continue
+                if not isinstance(total, exp.Sum) or isinstance(total.this, exp.Distinct):
+                    continue  # sum(distinct x) is not inflated by copies
                 for column in total.find_all(exp.Column):
                     attr = scope.resolve(column)
                     r = scope.repeat_of(attr) if attr else None
@@ -1299,10 +1347,10 @@ class _Infer:
         keys: list[tuple[str, ...]] = []
         for key in shapes[0].keys:
             positions = {shapes[0].columns.index(c) for c in key} | set(tags)
-            if all(
+            if tags and all(
                 any({s.columns.index(c) for c in k} <= positions for k in s.keys)
                 for s in shapes[1:]
-            ) and (tags or distinct):
+            ):
                 keys.append(tuple(columns[p] for p in sorted(positions)))
         if distinct and columns not in keys:
             keys.append(columns)
