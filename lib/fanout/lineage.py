@@ -542,6 +542,19 @@ def _cols(columns: Sequence[str] | None) -> str:
 # known about the rows: unique keys (attribute tuples) and functional dependencies (a set of
 # attributes determines another set). A fan-out join leaves the columns of the rows it
 # repeats marked with the key of the repeating side (the multiplier).
+#
+# The rules. A table's keys are the grains it declares or tests (a model's: its inferred
+# grain if known). `a join b on a.k = b.k` keeps a's keys if b.k (with constants the
+# condition fixes) covers a key of b; otherwise each key becomes a's key plus b's and the
+# join is a fan-out, whose side is b. Left joins fan out like inner joins; outer joins keep
+# only the equalities that hold on rows padded with nulls. GROUP BY, DISTINCT (ON),
+# `qualify row_number() over (partition by k) = 1` and a filter `rn = 1` on such a column
+# leave one row per group: a fan-out the group does not keep is folded back, and a sum of
+# a value the fan-out repeated is reported. A union all is keyed when a constant column
+# tells its branches apart. Casts keep a column's values apart except casts to a date or a
+# time under a new name. The output grain is the smallest set of selected columns that
+# determines a key. Unknown, never safe: a table with no stated grain, SQL that does not
+# parse, a recursive CTE, unnest, values, lateral and positional joins, rollup and cube.
 
 Attr = tuple[str, str]
 FD = tuple[frozenset, frozenset]
@@ -637,8 +650,8 @@ class _Scope:
         self.fans: list[tuple[FanOut, tuple[Attr, ...] | None]] = []
         self.unknown: str | None = None
 
-    def closure(self, attrs: Iterable[Attr], extra: Sequence[FD] = ()) -> set:
-        return _closure(attrs, [*self.fds, *extra])
+    def closure(self, attrs: Iterable[Attr]) -> set:
+        return _closure(attrs, self.fds)
 
     def repeat_of(self, attr: Attr) -> _Repeat | None:
         return self.repeated.get(attr) or self.repeated.get((attr[0], "*"))
@@ -1491,7 +1504,8 @@ class _Predictor:
         return found[0] if len(found) == 1 else None
 
     def shape_of(self, uid: str) -> _Shape:
-        """A node's rows as a model reading it sees them."""
+        """A node's rows as a model reading it sees them: a model's inferred grain (or the
+        one it states, if none can be inferred); what a source, seed or snapshot states."""
         node = self.graph.nodes[uid]
         stated = tuple(node.grains)
         if node.resource_type != "model":
