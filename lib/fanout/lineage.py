@@ -65,14 +65,16 @@ __all__ = [
     "staging_reads_model",
 ]
 
-DIALECT = "duckdb"
+DIALECT = "duckdb"  # how results render SQL; a manifest's SQL is read in its adapter's dialect
 RESOURCE_TYPES = ("model", "snapshot", "seed", "source", "test", "exposure")
 RAW_TYPES = ("source", "seed")  # raw tables: what a staging model reads, and only it
 # Generic tests that make a column set unique, and the argument naming the columns.
 GRAIN_TESTS = {
     "unique": "column_name",
-    "grain": "columns",
-    "unique_combination_of_columns": "combination_of_columns",
+    "grain": "columns",  # this project's generic test (warehouse/fix/macros/test_grain.sql)
+    "unique_combination_of_columns": "combination_of_columns",  # dbt_utils
+    "expect_column_values_to_be_unique": "column_name",  # dbt_expectations
+    "expect_compound_columns_to_be_unique": "column_list",  # dbt_expectations
 }
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
@@ -123,6 +125,7 @@ class Graph:
 
     project: str
     nodes: Mapping[str, Node]
+    dialect: str = DIALECT  # sqlglot's name for the adapter's SQL, duckdb if it has none
 
     def node(self, name: str) -> Node:
         """The node with this unique id, name or label (`shop.raw_orders` for a source)."""
@@ -262,8 +265,28 @@ def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
             exposure_type=raw.get("type") if kind == "exposure" else None,
             owner=(owner.get("name") or owner.get("email")) if isinstance(owner, Mapping) else None,
         )
-    project = (manifest.get("metadata") or {}).get("project_name") or ""
-    return Graph(project, MappingProxyType(nodes))
+    metadata = manifest.get("metadata") or {}
+    project = metadata.get("project_name") or ""
+    return Graph(project, MappingProxyType(nodes), _dialect(metadata.get("adapter_type")))
+
+
+def _dialect(adapter: Any) -> str:
+    """The sqlglot dialect of a dbt adapter, duckdb if sqlglot has none by its name.
+
+    >>> _dialect("snowflake"), _dialect("sqlserver"), _dialect("no-such-adapter"), _dialect(None)
+    ('snowflake', 'tsql', 'duckdb', 'duckdb')
+    """
+    if isinstance(adapter, str):
+        name = _ADAPTER_DIALECTS.get(adapter.lower(), adapter.lower())
+        try:
+            sqlglot.Dialect.get_or_raise(name)
+            return name
+        except (ValueError, KeyError):
+            pass
+    return DIALECT
+
+
+_ADAPTER_DIALECTS = {"sqlserver": "tsql", "synapse": "tsql"}  # where the names differ
 
 
 # ---------------------------------------------------------------------------- lint rules
@@ -1395,9 +1418,9 @@ def _grain(shape: _Shape, infer: _Infer) -> Grain:
     )
 
 
-def _parse(sql: str) -> exp.Expression:
+def _parse(sql: str, dialect: str = DIALECT) -> exp.Expression:
     try:
-        return sqlglot.parse_one(sql, read=DIALECT)
+        return sqlglot.parse_one(sql, read=dialect)
     except SqlglotError as exc:
         errors = getattr(exc, "errors", None) or [{}]
         where = f" at line {errors[0]['line']}" if errors[0].get("line") else ""
@@ -1415,6 +1438,7 @@ def infer_grain(
     grains: Mapping[str, Sequence[Sequence[str]] | None],
     *,
     name: str = "query",
+    dialect: str = DIALECT,
 ) -> Grain:
     """The grain a query gives, when each table it reads (by name) has the given grains.
 
@@ -1437,7 +1461,7 @@ def infer_grain(
 
     infer = _Infer(name, lookup)
     try:
-        shape = infer.query(_parse(sql), {}, name)
+        shape = infer.query(_parse(sql, dialect), {}, name)
     except _Unreadable as exc:
         return Grain(None, reason=str(exc))
     return _grain(shape, infer)
@@ -1468,7 +1492,8 @@ class _Predictor:
             if not node.relation_name:
                 continue
             try:
-                table = sqlglot.parse_one(f"select * from {node.relation_name}", read=DIALECT)
+                sql = f"select * from {node.relation_name}"
+                table = sqlglot.parse_one(sql, read=graph.dialect)
                 table = table.find(exp.Table)
             except SqlglotError:
                 continue
@@ -1530,7 +1555,7 @@ class _Predictor:
         refs: dict[str, str] = {}
         infer = _Infer(node.label, lambda t: self._lookup(t, refs))
         try:
-            shape = infer.query(_parse(self._sql(node, refs)), {}, node.label)
+            shape = infer.query(_parse(self._sql(node, refs), self.graph.dialect), {}, node.label)
         except _Unreadable as exc:
             shape = _unknown(node.label, str(exc))
         result = (shape, _grain(shape, infer))
