@@ -176,12 +176,69 @@ def check_05(found, facts, params):
     assert found["derivation_matches_real_build"] is True
 
 
+def check_06(found, facts, params):
+    multi_item_days = {facts.order_date[o] for o, n in facts.items_per_order.items() if n > 1}
+    assert found["grain_checks_failing"] == [["enrichment", "stg_orders"]]
+    assert found["lint_findings"] == {"baseline": 3, "enrichment": 7, "fix": 0}
+    assert found["predicted_fanouts"] == {"baseline": [], "enrichment": ["stg_orders"], "fix": []}
+    assert found["sum_over_fanout"]["enrichment"] == ["fct_orders", "fct_revenue_daily"]
+    assert found["blast_radius_models"] == ["fct_orders", "fct_revenue_daily"]
+    assert found["blast_radius_exposures"] == [
+        "executive_kpis",
+        "orders_overview",
+        "revenue_dashboard",
+    ]
+    assert Decimal(found["overstated_by"]) == facts.fanned_amount - facts.total_amount
+    assert found["reconciliation_days_disagreeing"] == {
+        "baseline": 0,
+        "enrichment": len(multi_item_days),
+        "fix": 0,
+    }
+    inflated = {
+        b for b in _expected_builds(params) if params.pr_deployed_at <= b < params.fix_deployed_at
+    }
+    flagged = {dt.datetime.fromisoformat(a) for a in found["anomalies_flagged"]}
+    assert flagged <= inflated  # no false alarm in the normal history
+    if params == Params(build_dir=params.build_dir):
+        assert flagged == {params.pr_deployed_at}
+    assert (found["root_cause"], found["root_cause_pr"]) == ("stg_orders", 482)
+    stages = found["guards_caught"]
+    minutes = found["guard_minutes_after_deploy"]
+    assert (
+        stages["grain test in CI"]
+        == stages["lineage lint on the PR"]
+        == ("in CI: the PR would not have merged")
+    )
+    assert stages["row-count monitor (rows vs distinct keys)"] == "before finance"
+    assert minutes["row-count monitor (rows vs distinct keys)"] == 0
+    detect = round((params.detected_at - params.pr_deployed_at).total_seconds() / 60)
+    assert minutes["the finance analyst (what happened)"] == detect
+    runs = [
+        dt.datetime.combine(params.pr_deployed_at.date() + dt.timedelta(days=k), dt.time(7))
+        for k in range(0, params.days + 2)
+    ]
+    job = next((r for r in runs if params.pr_deployed_at <= r < params.fix_deployed_at), None)
+    if job is None:
+        assert stages["daily reconciliation job"] == "would not have caught it before the fix"
+    else:
+        assert (
+            minutes["daily reconciliation job"]
+            == (job - params.pr_deployed_at).seconds // 60
+            + (job - params.pr_deployed_at).days * 1440
+        )
+        assert stages["daily reconciliation job"] == (
+            "before finance" if job < params.detected_at else "after finance"
+        )
+    assert 0 < found["investigate_seconds"] < 30
+
+
 CHECKS = {
     "01-load-the-raw-data": check_01,
     "02-reproduce-the-inflated-revenue": check_02,
     "03-walk-the-timeline": check_03,
     "04-verify-the-fix": check_04,
     "05-chart-row-count-trends": check_05,
+    "06-prevent-the-next-fan-out": check_06,
 }
 
 
