@@ -43,7 +43,7 @@ workbook: $(STAMP) ## run all notebooks with papermill and write the report unde
 	$(BIN)/fanout workbook $(if $(PARAMS),--params $(PARAMS))
 
 test: $(STAMP) ## run every test (unit, warehouse, CLI, notebooks, nbval on committed outputs)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 test-fast: $(STAMP) ## the tests without the notebook runs

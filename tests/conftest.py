@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -97,6 +98,41 @@ def raw_facts() -> RawFacts:
 @pytest.fixture(scope="session")
 def build_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("build")
+
+
+MARKETPLACE = Path(__file__).parent / "projects" / "marketplace"
+
+
+def _dbt_build(project: Path, work: Path) -> None:
+    """`dbt build` a project in this process, offline, everything it writes under `work`."""
+    from fanout import warehouse
+
+    profile = {"type": "duckdb", "path": str(work / "marketplace.duckdb"), "threads": 1}
+    profiles = {"marketplace": {"target": "test", "outputs": {"test": profile}}}
+    (work / "profiles.yml").write_text(json.dumps(profiles))
+    results = warehouse.invoke([
+        "build",
+        "--project-dir", str(project),
+        "--profiles-dir", str(work),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+        "--vars", json.dumps({"data_dir": str(project / "data")}),
+    ])  # fmt: skip
+    assert all(r.ok for r in results), [r for r in results if not r.ok]
+
+
+@pytest.fixture(scope="session")
+def marketplace(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("marketplace")
+    _dbt_build(MARKETPLACE, work)
+    return work
+
+
+@pytest.fixture(scope="session")
+def market(marketplace):
+    from fanout import lineage
+
+    return lineage.load(marketplace / "target" / "manifest.json")
 
 
 @pytest.fixture(scope="session")

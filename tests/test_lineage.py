@@ -18,56 +18,6 @@ from fanout import lineage, warehouse
 from fanout.errors import DataError
 from fanout.lineage import FanOut, InflatedSum
 
-MARKETPLACE = Path(__file__).parent / "projects" / "marketplace"
-
-
-def _dbt_build(project: Path, work: Path) -> None:
-    """`dbt build` a project in this process, offline, everything it writes under `work`."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
-
-    profile = {
-        "type": "duckdb",
-        "path": str(work / "marketplace.duckdb"),
-        "threads": 1,
-    }
-    profiles = {"marketplace": {"target": "test", "outputs": {"test": profile}}}
-    (work / "profiles.yml").write_text(json.dumps(profiles))
-    args = [
-        "build",
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(work),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-        "--vars",
-        json.dumps({"data_dir": str(project / "data")}),
-        "--log-level",
-        "none",
-        "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
-    ]
-    try:
-        outcome = dbtRunner().invoke(args)
-    finally:
-        DuckDBConnectionManager.close_all_connections()  # or the file stays locked
-    assert outcome.success, outcome.exception
-
-
-@pytest.fixture(scope="session")
-def marketplace(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("marketplace")
-    _dbt_build(MARKETPLACE, work)
-    return work
-
-
-@pytest.fixture(scope="session")
-def market(marketplace) -> lineage.Graph:
-    return lineage.load(marketplace / "target" / "manifest.json")
-
 
 @pytest.fixture(scope="session")
 def graphs(builds) -> dict[str, lineage.Graph]:

@@ -47,26 +47,43 @@ PARAMETER_SETS = {
 }
 
 
-@pytest.fixture(scope="session", params=list(PARAMETER_SETS))
-def run(request, tmp_path_factory):
-    """All notebooks executed once per parameter set; returns (params, raw facts, outputs)."""
-    build = tmp_path_factory.mktemp(f"nb-{request.param}")
-    values = {**PARAMETER_SETS[request.param], "build_dir": str(build)}
-    params = Params.from_mapping(values)
-    facts = read_raw(dataset_dir(params))
-    outputs = {}
-    for nb in notebook_paths():
-        outputs[nb.stem] = execute(nb, build / "executed" / nb.name, values).path
-    return params, facts, outputs
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """All notebooks executed once per parameter set, on first use:
+    `executed(name)` returns (params, raw facts, executed notebook paths)."""
+    done = {}
+
+    def run(name):
+        if name not in done:
+            build = tmp_path_factory.mktemp(f"nb-{name}")
+            values = {**PARAMETER_SETS[name], "build_dir": str(build)}
+            params = Params.from_mapping(values)
+            facts = read_raw(dataset_dir(params))
+            outputs = {
+                nb.stem: execute(nb, build / "executed" / nb.name, values).path
+                for nb in notebook_paths()
+            }
+            done[name] = (params, facts, outputs)
+        return done[name]
+
+    return run
 
 
 def test_every_notebook_has_a_findings_check():
     assert {nb.stem for nb in notebook_paths()} <= set(CHECKS)
 
 
-@pytest.mark.parametrize("name", sorted(nb.stem for nb in notebook_paths()))
-def test_notebook_findings_match_the_raw_data(run, name):
-    params, facts, outputs = run
+# One parameter set per xdist worker group, so that each set's notebooks run once.
+CASES = [
+    pytest.param(name, nb.stem, marks=pytest.mark.xdist_group(name), id=f"{name}-{nb.stem[:2]}")
+    for name in PARAMETER_SETS
+    for nb in notebook_paths()
+]
+
+
+@pytest.mark.parametrize(("parameter_set", "name"), CASES)
+def test_notebook_findings_match_the_raw_data(executed, parameter_set, name):
+    params, facts, outputs = executed(parameter_set)
     CHECKS[name](findings(outputs[name]), facts, params)
 
 
@@ -284,13 +301,14 @@ def test_notebook_follows_the_skeleton(path: Path):
     assert recorded, "committed without the outputs of the default run"
 
 
-def test_report_summarises_the_findings_and_hides_code(run, tmp_path):
+@pytest.mark.xdist_group("default")
+def test_report_summarises_the_findings_and_hides_code(executed, tmp_path):
     from fanout.report import write_report
     from fanout.workbook import Executed
 
-    _params, facts, outputs = run
-    executed = [Executed(name, path, 0.0) for name, path in sorted(outputs.items())]
-    index = write_report(executed, tmp_path / "report")
+    _params, facts, outputs = executed("default")
+    ran = [Executed(name, path, 0.0) for name, path in sorted(outputs.items())]
+    index = write_report(ran, tmp_path / "report")
     page = index.read_text()
     assert f"{float(facts.weighted_items):.3f}x" in page  # the inflation factor, from 02
     assert f"{float(facts.total_amount):,.2f}" in page  # finance's total

@@ -31,6 +31,7 @@ __all__ = [
     "build",
     "connect",
     "diff",
+    "invoke",
     "project_files",
     "run_tests",
 ]
@@ -158,7 +159,7 @@ def _write_profile(folder: Path, database: Path) -> None:
     (folder / "profiles.yml").write_text(json.dumps(profile, indent=2) + "\n")
 
 
-def _invoke(args: list[str]) -> list[NodeResult]:
+def invoke(args: list[str]) -> list[NodeResult]:
     """Run one dbt command in this process and release the DuckDB file afterwards."""
     _offline_env()
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -245,7 +246,7 @@ def build(
         try:
             _write_profile(work, work / DATABASE)
             started = time.perf_counter()
-            results = _invoke(_dbt_args("build", project, work, data_dir, fmt))
+            results = invoke(_dbt_args("build", project, work, data_dir, fmt))
             seconds = round(time.perf_counter() - started, 3)
             record = {
                 "fingerprint": fingerprint,
@@ -314,7 +315,7 @@ def run_tests(
         shutil.copyfile(database, copy)
         _write_profile(work, copy)
         args = _dbt_args("test", project, work, data_dir, fmt)
-        return _invoke([*args, "--select", select])
+        return invoke([*args, "--select", select])
 
 
 def connect(target: Build | str | Path):
