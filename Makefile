@@ -19,7 +19,6 @@ STAMP := $(ENV_DIR)/.fanout-installed
 # Offline and quiet: dbt must not phone home.
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help env workbook test test-fast notebooks lint format data clean

@@ -317,6 +317,7 @@ def test_report_summarises_the_findings_and_hides_code(executed, tmp_path):
         html = (tmp_path / "report" / f"{name}.html").read_text()
         assert "body:not(.show-code) .jp-CodeCell .jp-Cell-inputWrapper" in html
         assert 'id="fanout-toggle"' in html
+        assert "data:image/png;base64" in html, f"{name} lost its charts"
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(
         ["index.html", *(f"{n}.html" for n in outputs)]
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from fanout.errors import FanoutError, ParameterError
 from fanout.params import DATASET_FIELDS, PARAMETERS, Params, load_yaml
+from fanout.raw import quiet as raw_quiet
 
 __all__ = ["main"]
 
@@ -178,6 +179,7 @@ def _open_db(path: str, alias: str = "wh"):
     if not db.is_file():
         raise DataError(f"database {db} does not exist")
     con = duckdb.connect()
+    raw_quiet(con)
     try:
         con.execute(
             f"attach '{str(db.resolve()).replace(chr(39), chr(39) * 2)}' as {alias} (read_only)"
@@ -446,6 +448,20 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
     return 1 if flagged else 0
 
 
+def cmd_check_raw(args: argparse.Namespace) -> int:
+    from fanout import validate
+
+    problems = validate.check(args.data)
+    payload = {
+        "data_dir": str(Path(args.data).resolve()),
+        "ok": not problems,
+        "problems": [dataclasses.asdict(p) for p in problems],
+    }
+    text = "\n".join(str(p) for p in problems) or f"{args.data}: raw data is valid"
+    _emit(args, payload, text)
+    return 1 if problems else 0
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from decimal import Decimal, InvalidOperation
 
@@ -614,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser(
         "check",
-        help="check models: grain",
+        help="check raw data or models' grain",
         description="Checks that would have caught the fan-out. Exit 1 when a check fails.",
     )
     chk_sub = chk.add_subparsers(dest="check", metavar="CHECK", parser_class=_Parser)
@@ -643,6 +659,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(gr)
     gr.set_defaults(func=cmd_check_grain)
+
+    rw = chk_sub.add_parser(
+        "raw",
+        help="validate a raw data folder",
+        description=(
+            "Validate raw data before anything uses it: files present and readable, CSV well "
+            "formed, the expected columns and types, no null or duplicate keys, every line "
+            "item's order exists and every order has items, positive quantities and prices, "
+            "amounts equal to the sum of their line totals, a finance total for every day with "
+            "orders. Each problem names the file, the rule, the count and example rows. Exit 1 "
+            "when a rule is broken."
+        ),
+    )
+    rw.add_argument("--data", required=True, metavar="DIR", help="the raw data folder")
+    common(rw)
+    rw.set_defaults(func=cmd_check_raw)
 
     rc = sub.add_parser(
         "reconcile",

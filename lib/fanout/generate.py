@@ -268,15 +268,21 @@ def _write_finance(params: Params, revenue: np.ndarray, path: Path, fmt: str) ->
     writer.close()
 
 
-def dataset_dir(params: Params, *, fmt: str = "csv", progress=None) -> Path:
-    """The raw data for `params`: the committed dataset for the default parameters, else a
+def dataset_dir(params: Params, *, fmt: str = "csv", progress=None, check: bool = True) -> Path:
+    """The raw data for `params`, validated (`fanout.validate`, once per content):
+    `params.data_dir` when set; the committed dataset for the default parameters; else a
     dataset generated once under `<build_dir>/data/<key>/` and reused afterwards."""
+    from fanout import validate
     from fanout.paths import default_data_dir, locked, project_root
 
-    if params.is_default_dataset() and fmt == "csv":
-        return default_data_dir()
-    folder = params.build_path(project_root()) / "data" / f"{params.dataset_key()}-{fmt}"
-    with locked(folder.parent / f".{folder.name}.lock"):
-        if not (folder / CHECKSUMS).exists():
-            generate(params, folder, fmt=fmt, overwrite=True, progress=progress)
-    return folder
+    build = params.build_path(project_root())
+    if params.data_dir:
+        folder = Path(params.data_dir).expanduser().resolve()
+    elif params.is_default_dataset() and fmt == "csv":
+        folder = default_data_dir()
+    else:
+        folder = build / "data" / f"{params.dataset_key()}-{fmt}"
+        with locked(folder.parent / f".{folder.name}.lock"):
+            if not (folder / CHECKSUMS).exists():
+                generate(params, folder, fmt=fmt, overwrite=True, progress=progress)
+    return validate.require(folder, cache_dir=build / "validated") if check else folder

@@ -163,6 +163,7 @@ def rebuild_at(params: Params, at: dt.datetime, data_dir: Path, build_dir: Path)
     if not (out / raw.CHECKSUMS).exists():
         out.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
+        raw.quiet(con)
         stamp = f"timestamp '{at.isoformat(sep=' ')}'"
         queries = {
             "raw_orders": f"select * from ({raw.read_sql(data_dir, 'raw_orders')}) "

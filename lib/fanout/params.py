@@ -81,6 +81,14 @@ def _timestamp(name: str, value: Any) -> dt.datetime:
     return parsed.replace(microsecond=0)
 
 
+def _data_dir(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str | Path):
+        raise ParameterError(f"{name} must be a folder path or empty, got {value!r}")
+    return str(value)
+
+
 def _build_dir(name: str, value: Any) -> str:
     if not isinstance(value, str | Path) or not str(value).strip():
         raise ParameterError(f"{name} must be a folder path, got {value!r}")
@@ -93,6 +101,9 @@ def _param(default: Any, help: str, check: Callable[[str, Any], Any], group: str
         default=default, metadata={"help": help, "check": check, "group": group}
     )
 
+
+# Project folders a run must never write into.
+PROTECTED = ("data", "warehouse", "notebooks", "lib", "tests", ".git", ".ci")
 
 # Bump when the generator's output for the same parameters changes.
 GENERATOR_VERSION = 1
@@ -141,6 +152,9 @@ class Params:
     build_dir: str = _param(
         "build", "folder for all a run writes; relative to the project", _build_dir, "run"
     )
+    data_dir: str = _param(
+        "", "raw data folder to use instead (empty: the parameters' dataset)", _data_dir, "run"
+    )
     pr_deployed_at: dt.datetime = _param(
         dt.datetime(2026, 10, 28, 14, 5),
         "when the enrichment PR was deployed",
@@ -172,11 +186,32 @@ class Params:
                 f"detected_at ({self.detected_at}) must be after pr_deployed_at "
                 f"({self.pr_deployed_at})"
             )
+        self._check_build_dir()
         if self.fix_deployed_at <= self.detected_at:
             raise ParameterError(
                 f"fix_deployed_at ({self.fix_deployed_at}) must be after detected_at "
                 f"({self.detected_at})"
             )
+
+    def _check_build_dir(self) -> None:
+        """A run writes only under build_dir: it must not be the project or one of its sources."""
+        from fanout.errors import DataError
+        from fanout.paths import project_root
+
+        try:
+            root = project_root()
+        except DataError:
+            return
+        build = self.build_path(root)
+        if build == root:
+            raise ParameterError(f"build_dir ({self.build_dir}) must not be the project folder")
+        for protected in PROTECTED:
+            inside = root / protected
+            if build == inside or inside in build.parents:
+                raise ParameterError(
+                    f"build_dir ({self.build_dir}) must not be inside the project's {protected}/: "
+                    "a run would write among its sources"
+                )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None = None, /, **more: Any) -> Params:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ __all__ = [
     "connect",
     "detect_format",
     "file_digest",
+    "quiet",
     "read_sql",
     "verify_checksums",
     "write_checksums",
@@ -137,6 +139,16 @@ def verify_checksums(data_dir: str | Path) -> list[str]:
     return changed
 
 
+def quiet(con):
+    """Turn DuckDB's progress bar off (it floods logs); a Jupyter kernel without ipywidgets
+    refuses the setting, and shows no bar there anyway."""
+    import duckdb
+
+    with contextlib.suppress(duckdb.Error):
+        con.execute("set enable_progress_bar = false")
+    return con
+
+
 def connect(data_dir: str | Path):
     """An in-memory DuckDB connection with the three raw tables as views over the files.
 
@@ -145,6 +157,8 @@ def connect(data_dir: str | Path):
     import duckdb
 
     con = duckdb.connect()
+
+    quiet(con)
     for name in TABLES:
         con.execute(f'create view "{name}" as {read_sql(data_dir, name)}')
     return con

@@ -326,10 +326,12 @@ def connect(target: Build | str | Path):
     if not path.exists():
         raise DataError(f"database {path} does not exist")
     try:
-        return duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as exc:
         first = str(exc).splitlines()[0]
         raise DataError(f"cannot open {path}: {first}") from None
+    raw.quiet(con)
+    return con
 
 
 def attach(con, target: Build, alias: str) -> None:

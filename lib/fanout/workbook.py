@@ -99,7 +99,7 @@ def run(
         raise ParameterError("notebooks are refreshed in place only at the default parameters")
     notebooks = notebooks or notebook_paths()
     build = params.build_path(project_root())
-    say(f"dataset: preparing ({'default' if params.is_default_dataset() else 'generated'})")
+    say("dataset: preparing and validating")
     dataset_dir(params)  # once, before the notebooks, which then reuse it
     values = {} if in_place else params.to_dict()
     done = []
