@@ -144,18 +144,20 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_workbook(args: argparse.Namespace) -> int:
-    from fanout.paths import project_root
-    from fanout.report import write_report
-    from fanout.workbook import run
+    from fanout.workbook import run, select
 
     params = _params(args)
+    chosen = select(args.only)
     started = time.perf_counter()
-    executed = run(params, in_place=args.in_place)
+    done = run(params, in_place=args.in_place, notebooks=chosen)
     if args.in_place:
-        print(f"refreshed {len(executed)} notebooks in place")
+        print(f"refreshed {len(done.executed)} notebooks in place")
         return 0
-    index = write_report(executed, params.build_path(project_root()) / "report")
-    print(f"report: {index} ({len(executed)} notebooks, {time.perf_counter() - started:.1f} s)")
+    link = done.folder.parent.parent  # <build_dir>/runs/<key> -> <build_dir>
+    print(
+        f"report: {link / 'report' / 'index.html'} ({len(done.executed)} notebooks, "
+        f"{time.perf_counter() - started:.1f} s; run folder {done.folder})"
+    )
     return 0
 
 
@@ -615,10 +617,17 @@ def build_parser() -> argparse.ArgumentParser:
         "workbook",
         help="run every notebook and write the HTML report",
         description=(
-            "Execute every notebook with papermill at the given parameters, write the executed "
-            "notebooks to BUILD_DIR/workbook/ and the HTML report to BUILD_DIR/report/. "
-            "Stops at the first failing cell and names it."
+            "Validate the raw data, execute every notebook with papermill at the given "
+            "parameters and render the HTML report, in BUILD_DIR/runs/<key>/ (one folder per "
+            "set of parameters, renamed into place when complete); BUILD_DIR/workbook and "
+            "BUILD_DIR/report point at the latest complete run. Stops at the first failing "
+            "cell and names it (exit 1)."
         ),
+    )
+    wb.add_argument(
+        "--only",
+        metavar="NN[,NN]",
+        help="run only these notebooks (numbers or name prefixes), e.g. 01,03",
     )
     wb.add_argument(
         "--in-place",

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from fanout.errors import DataError
 from fanout.params import GENERATOR_VERSION, Params
+from fanout.paths import clean_stale
 from fanout.raw import CHECKSUMS, FORMATS, TABLES, write_checksums
 
 __all__ = ["DATASET_INFO", "Generated", "generate", "order_counts"]
@@ -206,7 +207,10 @@ def generate(
     counts = order_counts(params)
     total_orders = int(counts.sum())
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    clean_stale(out_dir.parent)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent)
+    )
     try:
         n_orders = n_items = n_days = 0
         revenue = np.zeros(params.days, dtype=np.int64)

@@ -5,12 +5,22 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from fanout.errors import DataError
 
-__all__ = ["default_data_dir", "locked", "project_root", "warehouse_dir"]
+__all__ = [
+    "clean_stale",
+    "default_data_dir",
+    "locked",
+    "point_link",
+    "project_root",
+    "swap_into_place",
+    "warehouse_dir",
+]
 
 
 def project_root() -> Path:
@@ -47,3 +57,53 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def swap_into_place(work: Path, folder: Path) -> None:
+    """Replace `folder` by the complete `work` folder with renames only: a reader (or a run
+    killed at any moment) sees the old complete folder or the new one, never a mix."""
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.replace(folder, old)
+    os.replace(work, folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def point_link(link: Path, target: Path) -> None:
+    """Make `link` a symbolic link to `target` (relative), replacing any previous one atomically."""
+    tmp = link.with_name(f".{link.name}.link-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(target, link.parent))
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link) if link.is_dir() else link.unlink()
+    os.replace(tmp, link)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove what killed runs left in `folder`: `.NAME.tmp-PID-*` and `.NAME.old-PID-*`
+    entries whose process is gone. Returns what was removed."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        name = entry.name
+        if not name.startswith(".") or not (".tmp-" in name or ".old-" in name):
+            continue
+        tail = name.split(".tmp-" if ".tmp-" in name else ".old-", 1)[1]
+        pid = tail.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+            removed.append(entry)
+    return removed

@@ -21,7 +21,14 @@ from typing import Any
 
 from fanout import raw
 from fanout.errors import BuildError, DataError
-from fanout.paths import default_data_dir, locked, project_root, warehouse_dir
+from fanout.paths import (
+    clean_stale,
+    default_data_dir,
+    locked,
+    project_root,
+    swap_into_place,
+    warehouse_dir,
+)
 
 __all__ = [
     "REVISIONS",
@@ -241,7 +248,8 @@ def build(
         previous = _load(folder, revision, data_dir)
         if previous is not None and not force and previous[0] == fingerprint:
             return previous[1]
-        work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=parent))
+        clean_stale(parent)
+        work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-{os.getpid()}-", dir=parent))
         work.chmod(0o755)
         try:
             _write_profile(work, work / DATABASE)
@@ -256,7 +264,7 @@ def build(
             }
             _write_profile(work, folder / DATABASE)  # the path it will have once in place
             (work / RECORD).write_text(json.dumps(record, indent=2) + "\n")
-            _swap_into_place(work, folder)
+            swap_into_place(work, folder)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return Build(revision, data_dir, folder, tuple(results), seconds)
@@ -274,17 +282,6 @@ def _load(folder: Path, revision: str, data_dir: Path) -> tuple[str, Build] | No
     )
     built = Build(revision, data_dir, folder, results, record["seconds"], reused=True)
     return record["fingerprint"], built
-
-
-def _swap_into_place(work: Path, folder: Path) -> None:
-    """Replace `folder` by `work` with renames only: readers see the old or the new build."""
-    old = None
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-        os.replace(folder, old)
-    os.replace(work, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def run_tests(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -19,7 +20,7 @@ from fanout.errors import NotebookError, ParameterError
 from fanout.params import Params
 from fanout.paths import project_root
 
-__all__ = ["Executed", "execute", "notebook_paths", "run"]
+__all__ = ["Executed", "Run", "execute", "notebook_paths", "run", "run_key", "select"]
 
 KERNEL = "python3"
 CELL_TIMEOUT = 900  # seconds; a notebook at 10 million orders needs a few minutes at most
@@ -83,16 +84,56 @@ def execute(
     return Executed(notebook.stem, output, round(time.perf_counter() - started, 2))
 
 
+def run_key(params: Params) -> str:
+    """A short name for a run's parameters (all but build_dir)."""
+    import hashlib
+
+    values = {k: v for k, v in params.to_dict().items() if k != "build_dir"}
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A complete workbook run: its folder, the executed notebooks and the report's index."""
+
+    folder: Path
+    executed: tuple[Executed, ...]
+    report: Path | None
+
+
+def select(names: str | None) -> list[Path]:
+    """The notebooks named by number or name prefix (`"01,03"`), all when `names` is empty."""
+    every = notebook_paths()
+    if not names:
+        return every
+    chosen = []
+    for part in (p.strip() for p in names.split(",")):
+        found = [nb for nb in every if nb.stem.startswith(part)] if part else []
+        if len(found) != 1:
+            known = ", ".join(nb.stem[:2] for nb in every)
+            raise ParameterError(f"--only: {part!r} names no single notebook; known: {known}")
+        chosen.append(found[0])
+    return chosen
+
+
 def run(
     params: Params,
     *,
     in_place: bool = False,
     notebooks: list[Path] | None = None,
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
-) -> list[Executed]:
-    """Execute every notebook at `params`; returns what ran. Stops at the first failure."""
+) -> Run:
+    """Execute the notebooks at `params` and write the report; stops at the first failure.
+
+    A run is made in a temporary folder and renamed to `<build_dir>/runs/<key>/` when
+    complete, so a killed run leaves the previous complete one untouched;
+    `<build_dir>/workbook` and `<build_dir>/report` then point at the latest complete run.
+    Two runs of the same parameters take turns; runs of different parameters do not meet.
+    """
     from fanout import timeline
     from fanout.generate import dataset_dir
+    from fanout.paths import clean_stale, locked, point_link, swap_into_place
+    from fanout.report import write_report
 
     timeline.check(params)  # the same checks as each notebook's first cell, before any work
     if in_place and params != Params(build_dir=params.build_dir):
@@ -101,12 +142,35 @@ def run(
     build = params.build_path(project_root())
     say("dataset: preparing and validating")
     dataset_dir(params)  # once, before the notebooks, which then reuse it
-    values = {} if in_place else params.to_dict()
-    done = []
-    for i, nb in enumerate(notebooks, 1):
-        out = nb if in_place else build / "workbook" / nb.name
-        say(f"[{i}/{len(notebooks)}] {nb.stem} ...")
-        ran = execute(nb, out, values)
-        say(f"[{i}/{len(notebooks)}] {nb.stem} done in {ran.seconds:.1f} s")
-        done.append(ran)
-    return done
+
+    def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
+        done = []
+        for i, nb in enumerate(notebooks, 1):
+            say(f"[{i}/{len(notebooks)}] {nb.stem} ...")
+            ran = execute(nb, target(nb), values)
+            say(f"[{i}/{len(notebooks)}] {nb.stem} done in {ran.seconds:.1f} s")
+            done.append(ran)
+        return done
+
+    if in_place:
+        return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)
+    key = run_key(params)
+    runs = build / "runs"
+    folder = runs / key
+    runs.mkdir(parents=True, exist_ok=True)
+    with locked(runs / f".{key}.lock"):
+        clean_stale(runs)
+        work = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-{os.getpid()}-", dir=runs))
+        work.chmod(0o755)
+        try:
+            executed = execute_all(lambda nb: work / "workbook" / nb.name, params.to_dict())
+            say("report: rendering")
+            write_report(executed, work / "report")
+            (work / "params.json").write_text(json.dumps(params.to_dict(), indent=2) + "\n")
+            swap_into_place(work, folder)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        point_link(build / "workbook", folder / "workbook")
+        point_link(build / "report", folder / "report")
+    moved = tuple(Executed(e.name, folder / "workbook" / e.path.name, e.seconds) for e in executed)
+    return Run(folder, moved, folder / "report" / "index.html")
