@@ -119,11 +119,12 @@ def _text_view(con, data_dir: Path, fmt: str, table: raw.Table) -> list[Problem]
         return []
     casts = ", ".join(f'"{c}"' for c in expected)
     try:
+        # Read once, as text (a table, not a view: DuckDB would push the later casts into the
+        # CSV reader, which then fails instead of letting try_cast give null).
         con.execute(
-            f'create or replace temp view "v_{table.name}" as select {casts}, '
+            f'create or replace temp table "v_{table.name}" as select {casts}, '
             f"row_number() over () + 1 as line from {source}"
         )
-        con.execute(f'select count(*) from "v_{table.name}"').fetchall()
     except Exception as exc:
         first = str(exc).splitlines()[0]
         detail = next((ln.strip() for ln in str(exc).splitlines() if "line" in ln.lower()), first)
