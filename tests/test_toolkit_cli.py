@@ -138,7 +138,9 @@ def test_reconcile_passes_on_the_fix(capsys, builds, against):
 
 def test_reconcile_tolerance_is_checked(capsys, builds):
     code, _, err = _run(capsys, "reconcile", "--db", builds["fix"].database, "--tolerance", "-1")
-    assert code == 2 and "--tolerance must be at least 0" in err
+    assert code == 2 and "--tolerance must be a number >= 0, got -1" in err
+    code, _, err = _run(capsys, "reconcile", "--db", builds["fix"].database, "--tolerance", "NaN")
+    assert code == 2 and "--tolerance must be a number >= 0, got NaN" in err
 
 
 @pytest.mark.parametrize("dialect", [d for d in DIALECTS if d != "duckdb"])
@@ -199,7 +201,7 @@ def test_blast_radius_quantifies_the_misstatement(capsys, builds):
         "json",
     )
     report = json.loads(out)
-    assert code == 0
+    assert code == 1  # misstatements found
     assert report["models"] == ["fct_orders", "fct_revenue_daily"]
     assert {x["name"]: x["owner"] for x in report["exposures"]} == {
         "executive_kpis": "Data Platform",
@@ -214,6 +216,46 @@ def test_blast_radius_quantifies_the_misstatement(capsys, builds):
         "2026-10-29",
     )
     assert report["misstatements"]["fct_orders"]["overstated_by"] == "779780.97"
+    kpis = {(d["exposure"], d["metric"]): round(d["factor"], 3) for d in report["dashboards"]}
+    assert kpis[("executive_kpis", "average order value")] == 1.239
+    assert kpis[("executive_kpis", "orders")] == round(10468 / 4157, 3)
+    assert kpis[("revenue_dashboard", "revenue")] == round(1147498.87 / 367717.90, 3)
+
+
+def test_blast_radius_on_the_fix_finds_nothing_misstated(capsys, builds):
+    f = builds["fix"]
+    code, out, _ = _run(
+        capsys,
+        "blast-radius",
+        "stg_orders",
+        "--manifest",
+        f.manifest_path,
+        "--db",
+        f.database,
+        "--format",
+        "json",
+    )
+    report = json.loads(out)
+    assert code == 0
+    assert all(m["days_misstated"] == 0 for m in report["misstatements"].values())
+    assert all(abs(d["factor"] - 1) < 1e-9 for d in report["dashboards"])
+
+
+def test_reconcile_by_day_of_a_timestamp_column(capsys, builds):
+    code, out, _ = _run(
+        capsys,
+        "reconcile",
+        "--db",
+        builds["fix"].database,
+        "--mart",
+        "stg_orders",
+        "--date-column",
+        "ordered_at",
+        "--revenue-column",
+        "amount",
+    )
+    assert code == 0
+    assert out.startswith("stg_orders vs finance: 90 days, 0 disagree")
 
 
 def test_investigate_names_stg_orders_and_the_enrichment_pr(capsys, builds):

@@ -226,12 +226,14 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
         if not targets:
             raise ParameterError(f"no model in {args.manifest} declares or tests a grain")
     if args.dialect != "duckdb" or args.db is None:
-        if args.db is None and args.dialect == "duckdb" and args.format != "sql":
+        if args.db is None and args.dialect == "duckdb":
             raise ParameterError(
                 "give --db FILE to run the checks, or --dialect to print their SQL"
             )
-        for relation, key in targets:
-            print(grain.grain_sql(relation, key, dialect=args.dialect) + ";")
+        sql = [
+            grain.grain_sql(relation, key, dialect=args.dialect) + ";" for relation, key in targets
+        ]
+        _emit(args, {"dialect": args.dialect, "sql": sql}, "\n".join(sql))
         return 0
     from fanout.errors import DataError
 
@@ -289,9 +291,28 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def _data_for(db: str | Path, given: str | None) -> Path:
+    """The raw data to compare a database with: --data, else the data its build recorded
+    (`build.json` beside a `fanout build` database), else the committed dataset."""
+    from fanout import raw
+    from fanout.paths import default_data_dir
+
+    if given:
+        folder = Path(given)
+    else:
+        record = Path(db).parent / "build.json"
+        try:
+            folder = Path(json.loads(record.read_text())["inputs"]["data_dir"])
+        except (OSError, ValueError, KeyError, TypeError):
+            folder = default_data_dir()
+    raw.detect_format(folder)  # a clear error for a missing or incomplete folder
+    return folder
+
+
 def _misstatements(con, impact, data_dir) -> dict[str, dict]:
     """For each affected model shaped like daily revenue, its revenue against finance's."""
     from fanout import raw, reconcile
+    from fanout.grain import table_ref
 
     for name in raw.TABLES:
         con.execute(f'create or replace view "{name}" as {raw.read_sql(data_dir, name)}')
@@ -300,8 +321,9 @@ def _misstatements(con, impact, data_dir) -> dict[str, dict]:
     for node in impact.walk():
         if node.resource_type != "model" or node.name in out:
             continue
+        relation = table_ref(f"wh.{node.name}").sql(dialect="duckdb")
         try:
-            cols = {r[0] for r in con.execute(f'describe wh."{node.name}"').fetchall()}
+            cols = {r[0] for r in con.execute(f"describe {relation}").fetchall()}
         except Exception:  # not in this database
             continue
         shape = next((s for s in shapes if set(s) <= cols), None)
@@ -341,11 +363,11 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
         f"{len(payload['models'])} models, {len(payload['tests'])} tests and "
         f"{len(payload['exposures'])} exposures downstream of {impact.name}"
     )
+    misstated = False
     if args.db:
-        from fanout.paths import default_data_dir
-
+        data_dir = _data_for(args.db, args.data)
         con = _open_db(args.db)
-        found = _misstatements(con, impact, Path(args.data) if args.data else default_data_dir())
+        found = _misstatements(con, impact, data_dir)
         payload["misstatements"] = found
         for model, m in found.items():
             if m["days_misstated"]:
@@ -357,13 +379,53 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
             else:
                 lines.append(f"{model}: {m['column']} agrees with finance on all {m['days']} days")
         bad = {k for k, m in found.items() if m["days_misstated"]}
+        misstated = bool(bad)
+        figures = _dashboard_figures(con, graph, impact) if graph.project == "fanout_shop" else []
+        payload["dashboards"] = figures
+        for f in figures:
+            if f["factor"] is not None and abs(f["factor"] - 1) > 1e-9:
+                lines.append(
+                    f"{f['exposure']}: {f['metric']} shows {f['shown']:,.2f} against a true "
+                    f"{f['truth']:,.2f} ({f['factor']:.2f}x)"
+                )
         for n in {n.name: n for n in impact.walk() if n.resource_type == "exposure"}.values():
             node = graph.node(n.unique_id)
             shows = sorted(p.name for p in graph.parents(node) if p.name in bad)
             if shows:
                 lines.append(f"{n.name} ({n.exposure_type}, {n.owner}) shows {', '.join(shows)}")
     _emit(args, payload, "\n".join(lines))
-    return 0
+    return 1 if misstated else 0
+
+
+def _dashboard_figures(con, graph, impact) -> list[dict]:
+    """The incident's dashboards (data/incident/dashboards.csv) that the impact reaches: each
+    headline figure as the database shows it against the truth from the raw orders."""
+    from fanout import timeline
+
+    truth = dict(
+        con.execute(
+            "select 'revenue', sum(amount) from raw_orders "
+            "union all select 'orders', count(*) from raw_orders "
+            "union all select 'average order value', avg(amount) from raw_orders"
+        ).fetchall()
+    )
+    reached = set(impact.reached("exposure"))
+    out = []
+    for m in timeline.dashboards():
+        if m.exposure not in reached or m.metric not in truth:
+            continue
+        (shown,) = con.execute(m.query("wh")).fetchall()[0]
+        real = float(truth[m.metric])
+        out.append(
+            {
+                "exposure": m.exposure,
+                "metric": m.metric,
+                "shown": float(shown),
+                "truth": real,
+                "factor": float(shown) / real if real else None,
+            }
+        )
+    return out
 
 
 def cmd_investigate(args: argparse.Namespace) -> int:
@@ -425,9 +487,15 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
     times, values = [], []
     for i, row in enumerate(rows, 2):
         try:
-            times.append(dt.datetime.fromisoformat(row[args.time_column]))
-            values.append(float(row[args.value_column]))
-        except ValueError:
+            at = dt.datetime.fromisoformat(row[args.time_column])
+            value = float(row[args.value_column])
+            if at.tzinfo is not None:
+                raise DataError(f"{path}, line {i}: times must not carry a time zone")
+            if value != value or value in (float("inf"), float("-inf")):
+                raise DataError(f"{path}, line {i}: {row[args.value_column]!r} is not finite")
+            times.append(at)
+            values.append(value)
+        except (ValueError, TypeError):
             raise DataError(
                 f"{path}, line {i}: cannot read {row[args.time_column]!r} as a time "
                 f"or {row[args.value_column]!r} as a number"
@@ -473,25 +541,18 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         tolerance = Decimal(args.tolerance)
     except InvalidOperation:
         raise ParameterError(f"--tolerance must be a number, got {args.tolerance!r}") from None
-    if tolerance < 0:
-        raise ParameterError(f"--tolerance must be at least 0, got {args.tolerance}")
+    if not tolerance.is_finite() or tolerance < 0:
+        raise ParameterError(f"--tolerance must be a number >= 0, got {args.tolerance}")
     mart_columns = (args.date_column, args.revenue_column)
     if args.dialect != "duckdb":
-        print(
-            reconcile.daily_sql(
-                args.mart, "finance_daily_revenue", mart_columns=mart_columns, dialect=args.dialect
-            )
-            + ";"
+        sql = reconcile.daily_sql(
+            args.mart, "finance_daily_revenue", mart_columns=mart_columns, dialect=args.dialect
         )
+        _emit(args, {"dialect": args.dialect, "sql": [sql + ";"]}, sql + ";")
         return 0
     if args.db is None:
         raise ParameterError("give --db FILE to reconcile, or --dialect to print the SQL")
-    data_dir = Path(args.data) if args.data else None
-    if data_dir is None:
-        from fanout.paths import default_data_dir
-
-        data_dir = default_data_dir()
-    raw.detect_format(data_dir)
+    data_dir = _data_for(args.db, args.data)
     con = _open_db(args.db)
     for name in raw.TABLES:
         con.execute(f'create view "{name}" as {raw.read_sql(data_dir, name)}')
@@ -793,6 +854,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -801,6 +867,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FanoutError as exc:
         print(f"fanout {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except (OSError, UnicodeError) as exc:  # a path that is not what it should be
+        print(f"fanout {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):  # unreadable input
+            print(f"fanout {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         print(f"fanout {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,14 +1,15 @@
 """Grain checks: is a relation one row per key? Rows, distinct keys and duplicates, in SQL.
 
-The SQL is built with sqlglot from quoted identifiers (never pasted strings), so it runs on
-DuckDB here and transpiles to other warehouses.
+The SQL is built with sqlglot from identifiers (never pasted strings): a name that is not a
+plain identifier is quoted, a plain one is left as it is so that case-folding warehouses
+(Snowflake) find it. It runs on DuckDB here and transpiles to other warehouses.
 
 >>> print(grain_sql("stg_orders", ["order_id"]))  # doctest: +NORMALIZE_WHITESPACE
-WITH keyed AS (SELECT "order_id", COUNT(*) AS n_rows FROM "stg_orders" GROUP BY "order_id")
+WITH keyed AS (SELECT order_id, COUNT(*) AS n_rows FROM stg_orders GROUP BY order_id)
 SELECT COALESCE(SUM(n_rows), 0) AS "rows", COUNT(*) AS distinct_keys,
 COALESCE(SUM(CASE WHEN n_rows > 1 THEN 1 ELSE 0 END), 0) AS duplicated_keys,
 COALESCE(SUM(CASE WHEN n_rows > 1 THEN n_rows ELSE 0 END), 0) AS rows_in_duplicates,
-COALESCE(SUM(CASE WHEN "order_id" IS NULL THEN n_rows ELSE 0 END), 0) AS null_key_rows,
+COALESCE(SUM(CASE WHEN order_id IS NULL THEN n_rows ELSE 0 END), 0) AS null_key_rows,
 COALESCE(MAX(n_rows), 0) AS max_rows_per_key FROM keyed
 """
 
@@ -60,22 +61,22 @@ def table_ref(relation: str) -> exp.Table:
     """A quoted table reference from `name`, `schema.name` or `catalog.schema.name`.
 
     >>> table_ref('main.x"; drop table y').sql()
-    '"main"."x""; drop table y"'
+    'main."x""; drop table y"'
     """
     parts = relation.split(".")
     if not all(parts):
         raise DataError(f"relation name {relation!r} is empty or has an empty part")
     return exp.Table(
-        this=exp.to_identifier(parts[-1], quoted=True),
-        db=exp.to_identifier(parts[-2], quoted=True) if len(parts) > 1 else None,
-        catalog=exp.to_identifier(parts[-3], quoted=True) if len(parts) > 2 else None,
+        this=exp.to_identifier(parts[-1]),
+        db=exp.to_identifier(parts[-2]) if len(parts) > 1 else None,
+        catalog=exp.to_identifier(parts[-3]) if len(parts) > 2 else None,
     )
 
 
 def _keyed(relation: str | exp.Expression, key: Sequence[str]) -> exp.Select:
     if not key:
         raise DataError("a grain needs at least one key column")
-    columns = [exp.column(k, quoted=True) for k in key]
+    columns = [exp.column(k) for k in key]
     return (
         exp.select(*columns, exp.alias_(exp.Count(this=exp.Star()), "n_rows"))
         .from_(_source(relation))
@@ -87,7 +88,7 @@ def grain_sql(relation: str | exp.Expression, key: Sequence[str], dialect: str =
     """One query returning rows, distinct keys, duplicated keys, rows in duplicated keys,
     rows with a null key part and the most rows any key has."""
     n = exp.column("n_rows")
-    any_null = exp.or_(*[exp.column(k, quoted=True).is_(exp.null()) for k in key])
+    any_null = exp.or_(*[exp.column(k).is_(exp.null()) for k in key])
 
     def total(value: exp.Expression, when: exp.Expression | None = None) -> exp.Expression:
         if when is not None:
@@ -116,11 +117,11 @@ def examples_sql(
 ) -> str:
     """The keys with the most rows, most first (ties by key), at most `limit`."""
     query = (
-        exp.select(*[exp.column(k, quoted=True) for k in key], "n_rows")
+        exp.select(*[exp.column(k) for k in key], "n_rows")
         .from_("keyed")
         .with_("keyed", as_=_keyed(relation, key))
         .where(exp.column("n_rows") > 1)
-        .order_by(exp.column("n_rows").desc(), *[exp.column(k, quoted=True) for k in key])
+        .order_by(exp.column("n_rows").desc(), *[exp.column(k) for k in key])
         .limit(limit)
     )
     return query.sql(dialect=dialect)

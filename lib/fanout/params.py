@@ -272,7 +272,9 @@ def load_yaml(path: str | Path) -> Params:
     try:
         values = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ParameterError(f"parameter file {path} is not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ParameterError(f"parameter file {path} is not valid YAML{line}") from None
     if values is None:
         values = {}
     if not isinstance(values, dict):

@@ -7,10 +7,10 @@ as zero there, so a missing day is a difference, not a silent gap.
 SELECT COALESCE(mart.revenue_date, finance.revenue_date) AS revenue_date,
 COALESCE(mart.revenue, 0) AS mart_revenue, COALESCE(finance.revenue, 0) AS finance_revenue,
 COALESCE(mart.revenue, 0) - COALESCE(finance.revenue, 0) AS difference
-FROM (SELECT "revenue_date" AS revenue_date, SUM("revenue") AS revenue FROM "fct_revenue_daily"
-GROUP BY "revenue_date") AS mart
-FULL OUTER JOIN (SELECT "revenue_date" AS revenue_date, SUM("revenue") AS revenue
-FROM "finance_daily_revenue" GROUP BY "revenue_date") AS finance
+FROM (SELECT CAST(revenue_date AS DATE) AS revenue_date, SUM(revenue) AS revenue
+FROM fct_revenue_daily GROUP BY CAST(revenue_date AS DATE)) AS mart
+FULL OUTER JOIN (SELECT CAST(revenue_date AS DATE) AS revenue_date, SUM(revenue) AS revenue
+FROM finance_daily_revenue GROUP BY CAST(revenue_date AS DATE)) AS finance
 ON mart.revenue_date = finance.revenue_date ORDER BY revenue_date NULLS FIRST
 """
 
@@ -67,11 +67,12 @@ class Reconciliation:
 
 
 def _daily(relation: str, date_column: str, revenue_column: str) -> exp.Select:
-    date = exp.column(date_column, quoted=True)
+    # a timestamp column is reconciled by its day
+    date = exp.Cast(this=exp.column(date_column), to=exp.DataType.build("date"))
     return (
         exp.select(
             exp.alias_(date, "revenue_date"),
-            exp.alias_(exp.Sum(this=exp.column(revenue_column, quoted=True)), "revenue"),
+            exp.alias_(exp.Sum(this=exp.column(revenue_column)), "revenue"),
         )
         .from_(table_ref(relation))
         .group_by(date)
