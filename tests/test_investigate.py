@@ -93,3 +93,55 @@ def test_the_symptom_must_be_a_model(builds):
         _walk(e.database, e.manifest_path, "shop.raw_orders")
     with pytest.raises(DataError, match="no model, source, test or exposure named 'nope'"):
         _walk(e.database, e.manifest_path, "nope")
+
+
+def test_a_fan_out_that_keeps_the_finer_key_is_still_found(tmp_path):
+    """A variant of the PR that also selects order_item_id: stg_orders is then unique on
+    order_item_id, but it no longer holds one row per order_id of raw_orders."""
+    import json
+    import shutil
+
+    from .conftest import RAW, ROOT
+
+    project = tmp_path / "variant"
+    shutil.copytree(
+        ROOT / "warehouse" / "enrichment",
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"),
+    )
+    sql = project / "models" / "staging" / "stg_orders.sql"
+    sql.write_text(
+        sql.read_text().replace(
+            "cast(order_items.product_id as bigint) as product_id,",
+            "cast(order_items.product_id as bigint) as product_id,\n"
+            "        cast(order_items.order_item_id as bigint) as order_item_id,",
+        )
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    db = work / "warehouse.duckdb"
+    profile = {
+        "fanout_shop": {"target": "t", "outputs": {"t": {"type": "duckdb", "path": str(db)}}}
+    }
+    (work / "profiles.yml").write_text(json.dumps(profile))
+    results = warehouse.invoke(
+        [
+            "build",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(work),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            "--vars",
+            json.dumps({"raw_dir": str(RAW), "raw_format": "csv"}),
+        ]
+    )
+    assert all(r.ok for r in results)
+    found = _walk(db, work / "target" / "manifest.json", "fct_revenue_daily")
+    assert found.root_cause == "stg_orders"
+    broke = found.steps[0]
+    assert broke.key == ("order_id",) and broke.key_source == "inherited from shop.raw_orders"
+    assert (broke.rows, broke.distinct_keys) == (10468, 4157)

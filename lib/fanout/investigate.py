@@ -159,21 +159,28 @@ def walk(
         columns = _columns(con, table)
         if columns is None:
             raise DataError(f"{model.label}: relation {table.sql()} is not in the database")
-        key, source = _key(graph, model, predictions, columns)
         parents = []
         for parent in graph.parents(model):
             if parent.relation_name:
                 n = _count(con, _relation(parent))
                 if n is not None:
                     parents.append((parent.label, n))
-        if key is None:
-            steps.append(
-                Step(model.label, None, source, _count(con, table), None, tuple(parents), False)
-            )
-            continue
-        report = grain.check(con, table, key, name=model.label, examples=0)
-        steps.append(
-            Step(
+        candidates = [_key(graph, model, predictions, columns)]
+        if not model.grains:
+            # Undeclared: the model must also keep each parent key it still carries, one row
+            # per key (a join that kept a finer key too has still fanned out that parent).
+            candidates += [
+                (g, f"inherited from {p.label}")
+                for p in graph.parents(model)
+                for g in p.grains
+                if set(g) <= columns and g != candidates[0][0]
+            ]
+        step = None
+        for key, source in candidates:
+            if key is None:
+                continue
+            report = grain.check(con, table, key, name=model.label, examples=0)
+            step = Step(
                 model.label,
                 tuple(key),
                 source,
@@ -182,7 +189,11 @@ def walk(
                 tuple(parents),
                 not report.ok,
             )
-        )
+            if step.broke:
+                break
+        if step is None:
+            step = Step(model.label, None, "none", _count(con, table), None, tuple(parents), False)
+        steps.append(step)
     root = next((s.model for s in steps if s.broke), None)
     introduced = None
     if root and history:
