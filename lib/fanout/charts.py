@@ -286,13 +286,32 @@ def row_count_trends(history, deploys, models: Sequence[str], title: str = "ever
         )
     first = history[history["model"] == models[0]]
     bottom.plot(
-        first["built_at"], first["query_ms"], color=COLORS["muted"], marker=".", markersize=4
+        first["built_at"],
+        first["query_ms"],
+        color=COLORS["muted"],
+        marker=".",
+        markersize=4,
+        label="mart query (ms)",
     )
+    if "build_s" in first:
+        build = bottom.twinx()
+        build.step(
+            first["built_at"],
+            first["build_s"],
+            where="post",
+            color=COLORS["orders"],
+            alpha=0.7,
+            label="dbt model run time of the live revision (s)",
+        )
+        build.set_ylabel("dbt models (s)")
+        build.set_ylim(0, None)
+        handles = bottom.get_legend_handles_labels()[0] + build.get_legend_handles_labels()[0]
+        bottom.legend(handles, [h.get_label() for h in handles], loc="lower left", fontsize=7)
     top.set_title(f"Rows (solid) and distinct keys (dotted) per model, {title}")
     top.set_ylabel("rows")
     middle.set_title("Rows per key: 1.0 while the grain holds")
     middle.set_ylabel("rows per key")
-    bottom.set_title("Query duration of the revenue mart on the data each build had (median of 3)")
+    bottom.set_title("Runtime: the revenue mart's query on each build's data, and the dbt build")
     bottom.set_ylabel("milliseconds")
     bottom.set_ylim(0, None)
     bottom.set_xlabel("build time")

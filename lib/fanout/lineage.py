@@ -223,16 +223,16 @@ def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
             raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
         except ValueError:
             raise DataError(f"{path} is not a dbt manifest: it is not JSON") from None
-    if not (
-        isinstance(manifest, Mapping)
-        and isinstance(manifest.get("nodes"), Mapping)
-        and isinstance(manifest.get("parent_map"), Mapping)
-    ):
-        raise DataError(f"{where} is not a dbt manifest: it has no nodes or parent_map")
+        except RecursionError:
+            raise DataError(f"{path} is not a dbt manifest: it is nested too deeply") from None
+    try:
+        _check_manifest(manifest)
+    except _NotManifest as exc:
+        raise DataError(f"{where} is not a dbt manifest: {exc}") from None
     raws: dict[str, Mapping[str, Any]] = {}
     for section in ("nodes", "sources", "exposures"):
         for uid, raw in (manifest.get(section) or {}).items():
-            if isinstance(raw, Mapping) and raw.get("resource_type") in RESOURCE_TYPES:
+            if raw["resource_type"] in RESOURCE_TYPES:
                 raws[uid] = raw
     parent_map = manifest["parent_map"]
     child_map = manifest.get("child_map")
@@ -247,7 +247,6 @@ def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
         raw = raws[uid]
         kind = raw["resource_type"]
         fqn = raw.get("fqn") or []
-        owner = raw.get("owner") or {}
         nodes[uid] = Node(
             unique_id=uid,
             name=raw.get("name") or uid.rsplit(".", 1)[-1],
@@ -263,11 +262,116 @@ def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
             raw_sql=raw.get("raw_code") or raw.get("raw_sql"),
             language=raw.get("language") or "sql",
             exposure_type=raw.get("type") if kind == "exposure" else None,
-            owner=(owner.get("name") or owner.get("email")) if isinstance(owner, Mapping) else None,
+            owner=_owner(raw.get("owner") or {}),
         )
     metadata = manifest.get("metadata") or {}
     project = metadata.get("project_name") or ""
     return Graph(project, MappingProxyType(nodes), _dialect(metadata.get("adapter_type")))
+
+
+def _owner(owner: Mapping[str, Any]) -> str | None:
+    """An exposure owner's name or, failing that, email (one, or several joined)."""
+    email = owner.get("email")
+    return owner.get("name") or (", ".join(email) if isinstance(email, list) else email) or None
+
+
+class _NotManifest(Exception):
+    """The content is not a manifest this module can read; the message says what is wrong."""
+
+
+def _json_kind(value: Any) -> str:
+    """What a value is, in JSON's words.
+
+    >>> _json_kind(None), _json_kind(True), _json_kind(7), _json_kind({}), _json_kind([])
+    ('null', 'a boolean', 'a number', 'an object', 'an array')
+    """
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"))
+    kinds += ((Mapping, "an object"), (list | tuple, "an array"))
+    if value is None:
+        return "null"
+    return next((k for t, k in kinds if isinstance(value, t)), f"a {type(value).__name__}")
+
+
+def _expect(value: Any, ok: bool, where: str, expected: str) -> None:
+    if not ok:
+        raise _NotManifest(f"{where} is {_json_kind(value)}, not {expected}")
+
+
+def _object(value: Any, where: str, optional: bool = True) -> Mapping[str, Any]:
+    _expect(value, isinstance(value, Mapping) or (optional and value is None), where, "an object")
+    return value or {}
+
+
+def _string(value: Any, where: str, optional: bool = True) -> None:
+    _expect(value, isinstance(value, str) or (optional and value is None), where, "a string")
+
+
+def _strings(value: Any, where: str) -> None:
+    """An array of strings (or null)."""
+    if value is None:
+        return
+    _expect(value, isinstance(value, list | tuple), where, "an array of strings")
+    for i, item in enumerate(value):
+        _expect(item, isinstance(item, str), f"{where}[{i}]", "a string")
+
+
+def _entries(section: Mapping[Any, Any], name: str) -> Iterator[tuple[str, Any, str]]:
+    """(key, value, where the value is) for each entry of a section keyed by unique id."""
+    for key, value in section.items():
+        _expect(key, isinstance(key, str), f"a key of {name}", "a string")
+        yield key, value, f"{name}[{key!r}]"  # repr: a key's line breaks stay escaped
+
+
+# Fields of a node, source or exposure that `load` reads, by the JSON type they must have
+# (or null): the manifest's other fields are not read, so not checked.
+_STRING_FIELDS = ("source_name", "relation_name", "compiled_code", "compiled_sql", "raw_code")
+_STRING_FIELDS += ("raw_sql", "language", "attached_node")
+_OBJECT_FIELDS = ("config", "meta", "owner", "test_metadata", "depends_on")
+
+
+def _check_manifest(manifest: Any) -> None:
+    """Raise _NotManifest, naming the key, unless the manifest has the shape `load` reads."""
+    if not (
+        isinstance(manifest, Mapping)
+        and manifest.get("nodes") is not None
+        and manifest.get("parent_map") is not None
+    ):
+        raise _NotManifest("it has no nodes or parent_map")
+    for section in ("nodes", "sources", "exposures"):
+        entries = _object(manifest.get(section), section, optional=section != "nodes")
+        for _, raw, where in _entries(entries, section):
+            _object(raw, where, optional=False)
+            for name in ("unique_id", "name", "resource_type"):
+                if name not in raw:
+                    raise _NotManifest(f"{where} has no {name}")
+                _string(raw[name], f"{where}.{name}", optional=False)
+            if raw["resource_type"] in RESOURCE_TYPES:
+                _check_node(raw, where)
+    for name in ("parent_map", "child_map"):  # child_map: older manifests have none
+        for _, uids, where in _entries(_object(manifest.get(name), name), name):
+            _expect(uids, isinstance(uids, list | tuple), where, "an array of strings")
+            _strings(uids, where)
+    metadata = _object(manifest.get("metadata"), "metadata")
+    _string(metadata.get("project_name"), "metadata.project_name")
+
+
+def _check_node(raw: Mapping[str, Any], where: str) -> None:
+    for name in _STRING_FIELDS:
+        _string(raw.get(name), f"{where}.{name}")
+    if raw["resource_type"] == "exposure":
+        _string(raw.get("type"), f"{where}.type")
+    _strings(raw.get("fqn"), f"{where}.fqn")
+    objects = {name: _object(raw.get(name), f"{where}.{name}") for name in _OBJECT_FIELDS}
+    _object(objects["config"].get("meta"), f"{where}.config.meta")
+    owner = objects["owner"]
+    _string(owner.get("name"), f"{where}.owner.name")
+    if not isinstance(owner.get("email"), list | tuple):  # one email, or several
+        _string(owner.get("email"), f"{where}.owner.email")
+    _strings(owner.get("email"), f"{where}.owner.email")
+    test = objects["test_metadata"]
+    _string(test.get("name"), f"{where}.test_metadata.name")
+    _object(test.get("kwargs"), f"{where}.test_metadata.kwargs")
+    _strings(objects["depends_on"].get("nodes"), f"{where}.depends_on.nodes")
 
 
 def _dialect(adapter: Any) -> str:
@@ -276,7 +380,7 @@ def _dialect(adapter: Any) -> str:
     >>> _dialect("snowflake"), _dialect("sqlserver"), _dialect("no-such-adapter"), _dialect(None)
     ('snowflake', 'tsql', 'duckdb', 'duckdb')
     """
-    if isinstance(adapter, str):
+    if isinstance(adapter, str) and _IDENTIFIER.match(adapter):
         name = _ADAPTER_DIALECTS.get(adapter.lower(), adapter.lower())
         try:
             sqlglot.Dialect.get_or_raise(name)
@@ -577,7 +681,10 @@ def _cols(columns: Sequence[str] | None) -> str:
 # tells its branches apart. Casts keep a column's values apart except casts to a date or a
 # time under a new name. The output grain is the smallest set of selected columns that
 # determines a key. Unknown, never safe: a table with no stated grain, SQL that does not
-# parse, a recursive CTE, unnest, values, lateral and positional joins, rollup and cube.
+# parse, a recursive CTE, unnest, values, lateral and positional joins, rollup and cube,
+# PIVOT and UNPIVOT, and a set-returning function (unnest, explode, generate_series, ...)
+# in the select list or a lateral view: each can turn one row into several. Only a
+# DISTINCT (ON), applied after them, gives such rows a key again.
 
 Attr = tuple[str, str]
 FD = tuple[frozenset, frozenset]
@@ -697,6 +804,12 @@ class _Scope:
 
     def one_row(self) -> None:
         self.keys = [()]
+
+    def multiply(self, reason: str) -> None:
+        """Each row can become several (a set-returning function): no key is left."""
+        if self.keys:
+            self.unknown = reason
+        self.keys = []
 
     def resolve(self, column: exp.Column) -> Attr | None:
         """The attribute a column reference names, if it can be told."""
@@ -947,6 +1060,10 @@ _RANDOM = {"rand", "random", "uuid", "gen_random_uuid", "nextval", "setseed"}
 
 
 def _deterministic(node: exp.Expression) -> bool:
+    """Whether the expression's value is a function of the columns it reads (not random, not
+    a window, not one of the rows a set-returning function gives)."""
+    if _set_returning(node) is not None:
+        return False
     for n in _outside(node):
         if isinstance(n, exp.Window):
             return False
@@ -955,6 +1072,40 @@ def _deterministic(node: exp.Expression) -> bool:
             if name.lower() in _RANDOM:
                 return False
     return True
+
+
+# Set-returning functions: in a select list each can give several rows per row. sqlglot
+# parses most into these classes (unnest, explode, posexplode, inline, stack, range and
+# generate_series, which in some dialects return a list instead: unknown is never unsafe);
+# the rest stay anonymous functions, known by name.
+_SET_RETURNING = (exp.UDTF, exp.GenerateSeries)
+_SET_RETURNING_NAMES = frozenset({
+    "explode", "explode_outer", "posexplode", "posexplode_outer", "inline", "inline_outer",
+    "stack", "unnest", "flatten", "range", "generate_series", "generate_subscripts",
+    "json_each", "json_each_text", "jsonb_each", "jsonb_each_text", "json_array_elements",
+    "json_array_elements_text", "jsonb_array_elements", "jsonb_array_elements_text",
+    "json_object_keys", "jsonb_object_keys", "json_populate_recordset",
+    "jsonb_populate_recordset", "json_to_recordset", "jsonb_to_recordset", "jsonb_path_query",
+    "regexp_matches", "regexp_split_to_table", "string_to_table",
+})  # fmt: skip
+
+
+def _set_returning(node: exp.Expression) -> exp.Expression | None:
+    """The first set-returning function an expression calls, outside subqueries and windows.
+
+    >>> _set_returning(sqlglot.parse_one("1 + unnest(tags)", read="duckdb")).sql()
+    'EXPLODE(tags)'
+    >>> _set_returning(sqlglot.parse_one("'a' in unnest(tags)", read="bigquery")) is None
+    True
+    """
+    for n in _outside(node):
+        if isinstance(n, exp.Unnest) and isinstance(n.parent, exp.In):
+            continue  # x in unnest(array): a membership test
+        if isinstance(n, _SET_RETURNING):
+            return n
+        if isinstance(n, exp.Anonymous) and n.name.lower() in _SET_RETURNING_NAMES:
+            return n
+    return None
 
 
 def _sql(node: exp.Expression) -> str:
@@ -986,10 +1137,19 @@ class _Cte:
 class _Infer:
     """Infers the grain of one query; `lookup` gives the shape of a table it reads."""
 
-    def __init__(self, model: str, lookup: Callable[[exp.Table], _Shape]):
+    def __init__(self, model: str, lookup: Callable[[exp.Table], _Shape], dialect: str = DIALECT):
         self.model = model
         self.lookup = lookup
+        self.dialect = dialect  # the SQL's: reasons name its functions as it spells them
         self.sums: list[InflatedSum] = []
+
+    def shown(self, node: exp.Expression) -> str:
+        """An expression as the SQL's dialect writes it, cut at 80 characters."""
+        try:
+            text = node.sql(dialect=self.dialect, normalize_functions="lower")
+        except SqlglotError:
+            text = _sql(node)
+        return text if len(text) <= 80 else text[:77] + "..."
 
     def query(self, q: exp.Expression, env: dict, label: str) -> _Shape:
         with_ = _arg(q, "with")
@@ -1006,9 +1166,19 @@ class _Infer:
             return self.select(q, env, label)
         if isinstance(q, exp.SetOperation):
             return self.setop(q, env, label)
+        if isinstance(q, exp.Pivot):
+            kind = "an UNPIVOT" if q.args.get("unpivot") else "a PIVOT"
+            return _unknown(label, f"{kind} statement, whose grain is not inferred")
         return _unknown(label, f"cannot read a {q.key} statement")
 
     def relation(self, node: exp.Expression, env: dict) -> tuple[str, _Shape]:
+        pivots = node.args.get("pivots") if isinstance(node, exp.Table | exp.Subquery) else None
+        if pivots:
+            named = [p.alias for p in pivots if p.alias]
+            alias = (named[-1] if named else node.alias or node.name or "pivot").lower()
+            kind = "an UNPIVOT" if any(p.args.get("unpivot") for p in pivots) else "a PIVOT"
+            shown = node.name if isinstance(node, exp.Table) and node.name else "a subquery"
+            return alias, _unknown(alias, f"{kind} of {shown}, whose grain is not inferred")
         if isinstance(node, exp.Subquery):
             alias = node.alias.lower() or "subquery"
             return alias, self.query(node.this, env, alias)
@@ -1069,6 +1239,11 @@ class _Infer:
                 conjuncts, condition = [], "cross join"
             side = (join.side or "").upper()
             scope.join(alias, shape, conjuncts, condition, side, at_most_one=method == "ASOF")
+        for lateral in q.args.get("laterals") or []:  # Spark's lateral view explode(...)
+            alias = lateral.alias.lower() or "lateral"
+            columns = tuple(c.lower() for c in lateral.alias_column_names)
+            scope._take(alias, _Shape(alias, columns=columns or None))
+            scope.multiply(f"lateral view {self.shown(lateral.this)} can give several rows per row")
         scope.where(where)
         outputs, stars = self.expand(q, scope)
         qualify = q.args.get("qualify")
@@ -1080,7 +1255,15 @@ class _Infer:
             scope.collapse(group)
             if _subtotals(q):
                 scope.keys, scope.unknown = [], "group by rollup, cube or grouping sets"
-        return self.project(scope, outputs, stars, group, origin)
+        # A set-returning function in the select list runs after grouping, windows and
+        # qualify, and before DISTINCT (ON), which alone still leaves a key.
+        srf = next((f for e in q.expressions if (f := _set_returning(e)) is not None), None)
+        if srf is not None and (q.args.get("distinct") is None or q.args.get("group")):
+            scope.multiply(f"{self.shown(srf)} in the select list can give several rows per row")
+        shape = self.project(scope, outputs, stars, group, origin)
+        if srf is not None:  # row numbers were given before the rows multiplied
+            shape = replace(shape, row_numbers={})
+        return shape
 
     def expand(self, q: exp.Select, scope: _Scope) -> tuple[list, list]:
         """The output columns as (name, expression or attribute), stars expanded where the
@@ -1232,7 +1415,7 @@ class _Infer:
                 constants[name] = value
             attrs = scope.attrs_of(core)
             reads[o] = attrs or set()
-            if group is not None:
+            if group is not None and _set_returning(core) is None:
                 fds.append((frozenset(group), frozenset({o})))
             if isinstance(core, exp.Window) and isinstance(core.this, exp.RowNumber):
                 parts = [scope.attrs_of(p) for p in core.args.get("partition_by") or []]
@@ -1409,10 +1592,15 @@ class _Infer:
 
 
 def _grain(shape: _Shape, infer: _Infer) -> Grain:
+    keys, reason = shape.keys, shape.unknown
+    if shape.columns is not None:  # never claim a key that is not an output column
+        keys = tuple(k for k in keys if set(k) <= set(shape.columns))
+        if shape.keys and not keys:
+            reason = f"its key {_cols(shape.keys[0])} is not among its output columns"
     return Grain(
-        key=shape.keys[0] if shape.keys else None,
-        keys=shape.keys,
-        reason=shape.unknown if not shape.keys else None,
+        key=keys[0] if keys else None,
+        keys=keys,
+        reason=reason if not keys else None,
         fanouts=tuple(dict.fromkeys(f for f, _ in shape.fans)),
         sums=tuple(infer.sums),
     )
@@ -1459,7 +1647,7 @@ def infer_grain(
         keys = tuple(tuple(c.lower() for c in g) for g in known.get(label) or ())
         return _Shape(label, keys=keys, unknown=None if keys else f"{label} has no known grain")
 
-    infer = _Infer(name, lookup)
+    infer = _Infer(name, lookup, dialect)
     try:
         shape = infer.query(_parse(sql, dialect), {}, name)
     except _Unreadable as exc:
@@ -1553,7 +1741,7 @@ class _Predictor:
         cycle = _unknown(node.label, f"{node.label} depends on itself")
         self.results[node.unique_id] = (cycle, Grain(None, reason=cycle.unknown))
         refs: dict[str, str] = {}
-        infer = _Infer(node.label, lambda t: self._lookup(t, refs))
+        infer = _Infer(node.label, lambda t: self._lookup(t, refs), self.graph.dialect)
         try:
             shape = infer.query(_parse(self._sql(node, refs), self.graph.dialect), {}, node.label)
         except _Unreadable as exc:
