@@ -113,6 +113,229 @@ def test_a_missing_manifest_file_is_a_one_line_data_error(tmp_path):
     assert "\n" not in str(caught.value)
 
 
+KPIS = "exposure.fanout_shop.executive_kpis"
+_GONE = object()  # the key is removed
+
+WRONG_SHAPES = [
+    # (where in the fix manifest, what to put there, the message after "is not a dbt manifest:")
+    (("nodes", "x"), "str", "nodes['x'] is a string, not an object"),
+    (("nodes", "a\nb"), 1, "nodes['a\\nb'] is a number, not an object"),
+    (("parent_map", "m"), 7, "parent_map['m'] is a number, not an array of strings"),
+    (("parent_map", "{stg}"), "x", "parent_map[{stg}] is a string, not an array of strings"),
+    (("child_map", "{stg}"), [None], "child_map[{stg}][0] is null, not a string"),
+    (("child_map",), [], "child_map is an array, not an object"),
+    (("sources",), "shop", "sources is a string, not an object"),
+    (
+        ("nodes", "{stg}", "compiled_code"),
+        5,
+        "nodes[{stg}].compiled_code is a number, not a string",
+    ),
+    (
+        ("nodes", "{stg}", "raw_code"),
+        ["select 1"],
+        "nodes[{stg}].raw_code is an array, not a string",
+    ),
+    (("nodes", "{stg}", "language"), True, "nodes[{stg}].language is a boolean, not a string"),
+    (
+        ("nodes", "{stg}", "relation_name"),
+        {},
+        "nodes[{stg}].relation_name is an object, not a string",
+    ),
+    (("nodes", "{stg}", "name"), _GONE, "nodes[{stg}] has no name"),
+    (("nodes", "{stg}", "unique_id"), None, "nodes[{stg}].unique_id is null, not a string"),
+    (
+        ("nodes", "{stg}", "resource_type"),
+        1,
+        "nodes[{stg}].resource_type is a number, not a string",
+    ),
+    (("nodes", "{stg}", "fqn"), "staging", "nodes[{stg}].fqn is a string, not an array of strings"),
+    (("nodes", "{stg}", "config"), [], "nodes[{stg}].config is an array, not an object"),
+    (
+        ("nodes", "{stg}", "config", "meta"),
+        "x",
+        "nodes[{stg}].config.meta is a string, not an object",
+    ),
+    (("nodes", "{stg}", "meta"), 0, "nodes[{stg}].meta is a number, not an object"),
+    (
+        ("nodes", "{test}", "test_metadata", "name"),
+        ["grain"],
+        "nodes[{test}].test_metadata.name is an array, not a string",
+    ),
+    (
+        ("nodes", "{test}", "test_metadata", "kwargs"),
+        "x",
+        "nodes[{test}].test_metadata.kwargs is a string, not an object",
+    ),
+    (
+        ("nodes", "{test}", "depends_on", "nodes"),
+        [{}],
+        "nodes[{test}].depends_on.nodes[0] is an object, not a string",
+    ),
+    (
+        ("nodes", "{test}", "attached_node"),
+        ["x"],
+        "nodes[{test}].attached_node is an array, not a string",
+    ),
+    (
+        ("exposures", "{kpis}", "owner"),
+        "Finance",
+        "exposures[{kpis}].owner is a string, not an object",
+    ),
+    (
+        ("exposures", "{kpis}", "owner", "email"),
+        [1],
+        "exposures[{kpis}].owner.email[0] is a number, not a string",
+    ),
+    (("exposures", "{kpis}", "type"), {}, "exposures[{kpis}].type is an object, not a string"),
+    (("metadata",), "v12", "metadata is a string, not an object"),
+    (("metadata", "project_name"), 3, "metadata.project_name is a number, not a string"),
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "what"), WRONG_SHAPES, ids=[w for *_, w in WRONG_SHAPES]
+)
+def test_a_wrongly_typed_manifest_field_is_a_one_line_data_error_naming_it(
+    builds, tmp_path, where, value, what
+):
+    manifest = json.loads(builds["fix"].manifest_path.read_text())
+    uids = {
+        "stg": "model.fanout_shop.stg_orders",
+        "kpis": KPIS,
+        "test": next(u for u in manifest["nodes"] if u.startswith("test.fanout_shop.grain_stg_")),
+    }
+    *path, last = [key.format(**uids) for key in where]
+    entry = manifest
+    for key in path:
+        entry = entry[key]
+    if value is _GONE:
+        del entry[last]
+    else:
+        entry[last] = value
+    what = what.format(**{name: repr(uid) for name, uid in uids.items()})
+    with pytest.raises(DataError) as caught:
+        lineage.check(lineage.load(manifest))
+    assert str(caught.value) == f"the manifest is not a dbt manifest: {what}"
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(DataError) as caught:
+        lineage.load(path)
+    assert str(caught.value) == f"{path} is not a dbt manifest: {what}"
+    assert "\n" not in str(caught.value)
+
+
+def test_the_reviewers_wrongly_typed_manifests_are_data_errors():
+    for manifest in (
+        {"nodes": {"x": "str"}, "parent_map": {}},
+        {"nodes": {}, "parent_map": {"m": 7}},
+        {"nodes": {"m": {"unique_id": "m", "name": "m", "resource_type": "model"}},
+         "parent_map": {"m": ["n"]}, "child_map": {"n": 7}},
+        {"nodes": {"m": {"unique_id": "m", "name": "m", "resource_type": "model",
+                         "compiled_code": 5}}, "parent_map": {}},
+    ):  # fmt: skip
+        with pytest.raises(DataError, match=r"^the manifest is not a dbt manifest: "):
+            lineage.check(lineage.load(manifest))
+
+
+def test_an_exposure_owned_by_several_emails_names_them(builds):
+    manifest = json.loads(builds["fix"].manifest_path.read_text())
+    manifest["exposures"][KPIS]["owner"] = {"name": None, "email": ["a@x.io", "b@x.io"]}
+    assert lineage.load(manifest).node("executive_kpis").owner == "a@x.io, b@x.io"
+
+
+# Fuzzing: randomly mutated copies of real manifests either load and check or raise a
+# DataError, never another exception. Only the sections `load` reads are kept (the rest,
+# macros and docs, it never looks at), so each copy is small.
+_SECTIONS = ("metadata", "nodes", "sources", "exposures", "parent_map", "child_map")
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.sampled_from(["model", "test", "source", "exposure", "select 1", "{{ ref('x') }}"]),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@pytest.fixture(scope="session")
+def manifests(builds, marketplace) -> list[dict]:
+    paths = [builds[rev].manifest_path for rev in warehouse.REVISIONS]
+    paths.append(marketplace / "target" / "manifest.json")
+    loaded = [json.loads(path.read_text()) for path in paths]
+    return [{k: m[k] for k in _SECTIONS if k in m} for m in loaded]
+
+
+def _children(value) -> list:
+    if isinstance(value, dict):
+        return sorted(value)
+    if isinstance(value, list):
+        return list(range(len(value)))
+    return []
+
+
+def _mutated(tree, path: list, change):
+    """A copy of `tree` with `change` applied to the value at `path`; only the containers
+    on the path are copied."""
+    if not path:
+        return change(tree)
+    key, rest = path[0], path[1:]
+    copy = dict(tree) if isinstance(tree, dict) else list(tree)
+    value = _mutated(tree[key], rest, change) if rest else change(tree[key])
+    if value is _DELETE:
+        del copy[key]
+    else:
+        copy[key] = value
+    return copy
+
+
+_DELETE = object()
+
+
+@st.composite
+def _mutants(draw, manifests: list[dict]) -> dict:
+    manifest = draw(st.sampled_from(manifests))
+    for _ in range(draw(st.integers(1, 3))):
+        path: list = []
+        value = manifest
+        while _children(value) and (not path or draw(st.integers(0, 4)) > 0):
+            key = draw(st.sampled_from(_children(value)))
+            path.append(key)
+            value = value[key]
+        how = draw(st.sampled_from(["replace", "delete", "truncate", "retype"]))
+        if how == "delete" and path:
+            change = lambda _: _DELETE  # noqa: E731
+        elif how == "truncate" and isinstance(value, str | list):
+            cut = draw(st.integers(0, len(value)))
+            change = lambda v, cut=cut: v[:cut]  # noqa: E731
+        elif how == "retype":
+            change = lambda v: [v] if not isinstance(v, list) else {"0": v}  # noqa: E731
+        else:
+            new = draw(_JSON_VALUES)
+            change = lambda _, new=new: new  # noqa: E731
+        manifest = _mutated(manifest, path, change)
+    return manifest
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(data=st.data())
+def test_a_mutated_manifest_loads_and_checks_or_is_a_data_error(manifests, data):
+    manifest = data.draw(_mutants(manifests))
+    try:
+        graph = lineage.load(manifest)
+    except DataError as exc:
+        assert str(exc).startswith("the manifest is not a dbt manifest: "), str(exc)
+        assert "\n" not in str(exc)
+        return
+    lineage.check(graph)
+
+
 def test_the_manifest_sql_is_read_in_its_adapter_dialect(graphs, builds):
     assert graphs["fix"].dialect == "duckdb"
     manifest = json.loads(builds["fix"].manifest_path.read_text())
@@ -396,6 +619,30 @@ def test_predicted_incident_grains_hold_on_the_built_tables(builds, graphs):
             con.close()
 
 
+def _table_columns(con, table: str) -> set[str]:
+    return {row[0].lower() for row in con.execute(f"describe {table}").fetchall()}
+
+
+def test_every_predicted_grain_is_made_of_the_built_tables_columns(
+    builds, graphs, marketplace, market
+):
+    connections = [(warehouse.connect(builds[r]), graphs[r]) for r in warehouse.REVISIONS]
+    connections.append(
+        (duckdb.connect(str(marketplace / "marketplace.duckdb"), read_only=True), market)
+    )
+    try:
+        predicted = 0
+        for con, graph in connections:
+            for p in lineage.predict(graph):
+                if p.grain is not None:
+                    assert set(p.grain) <= _table_columns(con, p.model), p.model
+                    predicted += 1
+        assert predicted > 20
+    finally:
+        for con, _ in connections:
+            con.close()
+
+
 def test_predicted_marketplace_grains_and_fan_outs_show_in_the_built_tables(marketplace, market):
     con = duckdb.connect(str(marketplace / "marketplace.duckdb"), read_only=True)
     try:
@@ -581,6 +828,177 @@ def test_small_queries_get_exactly_the_expected_grain(sql, key, sides, reason):
     assert (grain.key, [f.side for f in grain.fanouts], grain.reason) == (key, sides, reason)
 
 
+def _multiplies(call: str) -> str:
+    return f"{call} in the select list can give several rows per row"
+
+
+UNKNOWN_ROWS = [
+    # (dialect, sql, reason): each row can become several, or the columns change
+    ("duckdb", "select order_id, unnest(tags) from orders", _multiplies("unnest(tags)")),
+    ("duckdb", "select order_id, 1 + unnest(tags) as t from orders", _multiplies("unnest(tags)")),
+    (
+        "duckdb",
+        "select order_id, generate_series(1, n) from orders",
+        _multiplies("generate_series(1, n)"),
+    ),
+    ("duckdb", "select order_id, range(n) as r from orders", _multiplies("range(0, n)")),
+    (
+        "duckdb",
+        "select order_id, count(*) as n, unnest([1, 2]) as u from orders group by order_id",
+        _multiplies("unnest([1, 2])"),
+    ),
+    (
+        "duckdb",
+        "with r as (select order_id, unnest(tags) as tag,"
+        " row_number() over (partition by order_id) as rn from orders)"
+        " select order_id, tag from r where rn = 1",
+        _multiplies("unnest(tags)"),
+    ),
+    (
+        "postgres",
+        "select order_id, generate_series(1, n) from orders",
+        _multiplies("generate_series(1, n)"),
+    ),
+    (
+        "postgres",
+        "select order_id, jsonb_array_elements(j) as e from orders",
+        _multiplies("jsonb_array_elements(j)"),
+    ),
+    ("spark", "select order_id, explode(tags) from orders", _multiplies("explode(tags)")),
+    ("spark", "select order_id, posexplode(tags) from orders", _multiplies("posexplode(tags)")),
+    ("spark", "select order_id, inline(parts) from orders", _multiplies("inline(parts)")),
+    (
+        "spark",
+        "select order_id, explode_outer(tags) as tag from orders",
+        _multiplies("explode_outer(tags)"),
+    ),
+    (
+        "spark",
+        "select order_id, tag from orders lateral view explode(tags) t as tag",
+        "lateral view explode(tags) can give several rows per row",
+    ),
+    (
+        "duckdb",
+        "select * from items pivot (sum(qty) for item_id in (1, 2))",
+        "a PIVOT of items, whose grain is not inferred",
+    ),
+    (
+        "spark",
+        "select * from items pivot (sum(qty) for item_id in (1, 2)) as p",
+        "a PIVOT of items, whose grain is not inferred",
+    ),
+    (
+        "duckdb",
+        "select * from (select * from items) as i pivot (sum(qty) for item_id in (1, 2))",
+        "a PIVOT of a subquery, whose grain is not inferred",
+    ),
+    (
+        "duckdb",
+        "select * from orders unpivot (v for k in (amount, tax))",
+        "an UNPIVOT of orders, whose grain is not inferred",
+    ),
+    (
+        "duckdb",
+        "pivot items on item_id using sum(qty)",
+        "a PIVOT statement, whose grain is not inferred",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "reason"), UNKNOWN_ROWS, ids=[f"{c[0]}: {c[1][:50]}" for c in UNKNOWN_ROWS]
+)
+def test_set_returning_functions_and_pivots_leave_the_grain_unknown(dialect, sql, reason):
+    grain = lineage.infer_grain(sql, GRAINS, dialect=dialect)
+    assert (grain.key, grain.keys, grain.fanouts, grain.reason) == (None, (), (), reason)
+
+
+KEYED_ROWS = [
+    # (dialect, sql, key): a DISTINCT (ON) after them, or a GROUP BY reading them, gives a key
+    (
+        "duckdb",
+        "select distinct order_id, unnest(tags) as tag from orders",
+        ("order_id", "tag"),
+    ),
+    (
+        "duckdb",
+        "select distinct on (order_id) order_id, unnest(tags) as tag from orders",
+        ("order_id",),
+    ),
+    (
+        "duckdb",
+        "with t as (select order_id, unnest(tags) as tag from orders)"
+        " select order_id, count(*) as n from t group by 1",
+        ("order_id",),
+    ),
+    (
+        "spark",
+        "select order_id, count(tag) as n from orders lateral view explode(tags) t as tag"
+        " group by order_id",
+        ("order_id",),
+    ),
+    ("bigquery", "select order_id, 'a' in unnest(tags) as has_a from orders", ("order_id",)),
+    (
+        "duckdb",
+        "select order_id, list_value(1, 2) as l, [x for x in tags] as t from orders",
+        ("order_id",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "key"), KEYED_ROWS, ids=[f"{c[0]}: {c[1][:50]}" for c in KEYED_ROWS]
+)
+def test_a_distinct_or_group_by_after_a_set_returning_function_gives_a_key(dialect, sql, key):
+    assert lineage.infer_grain(sql, GRAINS, dialect=dialect).key == key
+
+
+def test_a_model_reading_an_unnested_model_does_not_inherit_its_grain(builds):
+    manifest = json.loads(builds["fix"].manifest_path.read_text())
+    node = manifest["nodes"]["model.fanout_shop.stg_orders"]
+    sql = node["compiled_code"]
+    assert sql.rstrip().endswith("select * from renamed")
+    node["compiled_code"] = (
+        sql.rstrip().removesuffix("* from renamed") + "*, unnest([1, 2]) as copy from renamed"
+    )
+    (stg,) = lineage.predict(lineage.load(manifest), ["stg_orders"])
+    assert (stg.status, stg.grain, stg.reason) == ("unknown", None, _multiplies("unnest([1, 2])"))
+
+
+# Every predicted key must be made of output columns: each query that gets a key is run on
+# empty tables in DuckDB, which says what its output columns are.
+_COLUMNS = (
+    "order_id integer, item_id integer, product_id integer, category_id integer,"
+    " line_number integer, customer_id integer, channel varchar, amount decimal(10, 2),"
+    " tax decimal(10, 2), ordered_at timestamp, order_date date, spend_date date,"
+    " spend_usd decimal(10, 2), qty integer, quantity integer, n integer, tags integer[]"
+)
+_DUCKDB_QUERIES = [c[0] for c in CASES[:-3]] + [
+    sql for d, sql, *_ in UNKNOWN_ROWS + KEYED_ROWS if d == "duckdb"
+]
+
+
+def test_a_predicted_key_is_always_among_the_query_output_columns():
+    con = duckdb.connect()
+    try:
+        for table in GRAINS:
+            con.execute(f"create table {table} ({_COLUMNS})")
+        checked = 0
+        for sql in _DUCKDB_QUERIES:
+            grain = lineage.infer_grain(sql, GRAINS)
+            if not grain.keys:
+                continue
+            columns = {
+                d[0].lower() for d in con.execute(f"select * from ({sql}) limit 0").description
+            }
+            for key in grain.keys:
+                assert set(key) <= columns, (sql, key, columns)
+            checked += 1
+        assert checked > 20
+    finally:
+        con.close()
+
+
 def test_a_self_join_on_a_non_key_is_many_to_many():
     grain = lineage.infer_grain(
         "select a.order_id from orders as a join orders as b on a.customer_id = b.customer_id",
@@ -618,6 +1036,13 @@ _QUERIES = [
     "select x, y from a union select x, y from b",
     "with r as (select x, y, row_number() over (partition by y order by x) as rn from a)"
     " select x, y from r where rn = 1",
+    "select x, y, unnest([v, v + 1]) as u from a",
+    "select a.x, a.y, generate_series(0, a.v) as g from a",
+    "with r as (select x, y, unnest([v, v]) as u, row_number() over (partition by x, y) as rn"
+    " from a) select x, y from r where rn = 1",
+    "select distinct x, unnest([y, v]) as u from a",
+    "select * from a pivot (sum(v) for x in (0, 1, 2, 3))",
+    "select * from a unpivot (value for name in (y, v))",
 ]
 _KEYS = [("x",), ("y",), ("x", "y")]
 _ROWS = st.lists(st.tuples(*[st.integers(0, 3)] * 3), max_size=8)
@@ -652,6 +1077,8 @@ def test_a_predicted_key_is_unique_on_any_data_that_keeps_the_input_keys(
         for table, rows, key in (("a", a_rows, a_key), ("b", b_rows, b_key)):
             for row in _keyed(rows, key):
                 con.execute(f"insert into {table} values (?, ?, ?)", row)
+        result = con.execute(f"select * from ({sql}) as q limit 0").description
+        assert set(grain.key) <= {d[0].lower() for d in result}, "a key that is not a column"
         rows, keys = _rows_and_keys(con, f"({sql}) as q", grain.key)
     finally:
         con.close()

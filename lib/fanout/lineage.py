@@ -272,7 +272,11 @@ def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
 def _owner(owner: Mapping[str, Any]) -> str | None:
     """An exposure owner's name or, failing that, email (one, or several joined)."""
     email = owner.get("email")
-    return owner.get("name") or (", ".join(email) if isinstance(email, list) else email) or None
+    return (
+        owner.get("name")
+        or (", ".join(email) if isinstance(email, list | tuple) else email)
+        or None
+    )
 
 
 class _NotManifest(Exception):
@@ -365,9 +369,11 @@ def _check_node(raw: Mapping[str, Any], where: str) -> None:
     _object(objects["config"].get("meta"), f"{where}.config.meta")
     owner = objects["owner"]
     _string(owner.get("name"), f"{where}.owner.name")
-    if not isinstance(owner.get("email"), list | tuple):  # one email, or several
-        _string(owner.get("email"), f"{where}.owner.email")
-    _strings(owner.get("email"), f"{where}.owner.email")
+    email = owner.get("email")  # one email, or several
+    if isinstance(email, list | tuple):
+        _strings(email, f"{where}.owner.email")
+    else:
+        _string(email, f"{where}.owner.email")
     test = objects["test_metadata"]
     _string(test.get("name"), f"{where}.test_metadata.name")
     _object(test.get("kwargs"), f"{where}.test_metadata.kwargs")
