@@ -139,3 +139,13 @@ def builds(build_root):
     from fanout import warehouse
 
     return {rev: warehouse.build(rev, RAW, build_root) for rev in warehouse.REVISIONS}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After every test: data/raw must still match its checksums (no run writes it)."""
+    from fanout.raw import verify_checksums
+
+    changed = verify_checksums(RAW)
+    if changed:
+        session.exitstatus = 1
+        print(f"\ndata/raw was written during the tests: {', '.join(changed)}")
