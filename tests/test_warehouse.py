@@ -150,3 +150,21 @@ def test_unknown_revision_and_missing_data_are_clear_errors(tmp_path):
     with pytest.raises(DataError, match=r"data folder .*missing does not exist"):
         warehouse.build("fix", tmp_path / "missing", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_test_results_on_a_build_are_kept_beside_it_and_reused(builds, build_root):
+    enrichment = builds["enrichment"]
+    first = warehouse.run_tests(
+        "fix", enrichment.database, select="stg_orders", build_dir=build_root
+    )
+    kept = sorted(enrichment.folder.glob("tests-fix-*.json"))
+    assert len(kept) == 1
+    again = warehouse.run_tests(
+        "fix", enrichment.database, select="stg_orders", build_dir=build_root
+    )
+    assert again == first
+    other = warehouse.run_tests(
+        "fix", enrichment.database, select="fct_revenue_daily", build_dir=build_root
+    )
+    assert {r.name for r in other} == {"grain_fct_revenue_daily_revenue_date"}
+    assert len(sorted(enrichment.folder.glob("tests-fix-*.json"))) == 2

@@ -44,8 +44,11 @@ _TOGGLE = """
 
 def _html(notebook: Path) -> str:
     """A notebook as a standalone HTML page, its code hidden until the reader asks for it."""
+    import logging
+
     from nbconvert import HTMLExporter
 
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # per-image alt-text notices
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

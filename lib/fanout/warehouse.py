@@ -306,13 +306,30 @@ def run_tests(
     fmt = raw.detect_format(data_dir)
     build_root = Path(build_dir).resolve() if build_dir else project_root() / "build"
     (build_root / "warehouse").mkdir(parents=True, exist_ok=True)
+    # A database made by `build` has a record of its inputs beside it: the results are kept
+    # there and reused while the tests' project and that build are unchanged.
+    cache = None
+    record = database.parent / RECORD
+    if record.exists():
+        key = hashlib.sha256(
+            json.dumps([_tree_digest(project), select, record.read_text(), str(data_dir)]).encode()
+        ).hexdigest()[:16]
+        cache = database.parent / f"tests-{revision}-{key}.json"
+        if cache.exists():
+            rows = json.loads(cache.read_text())
+            return [NodeResult(**{**r, "depends_on": tuple(r["depends_on"])}) for r in rows]
     with tempfile.TemporaryDirectory(prefix=".tests-", dir=build_root / "warehouse") as tmp:
         work = Path(tmp)
         copy = work / DATABASE  # same file name, so the same catalog name as in the build
         shutil.copyfile(database, copy)
         _write_profile(work, copy)
         args = _dbt_args("test", project, work, data_dir, fmt)
-        return invoke([*args, "--select", select])
+        results = invoke([*args, "--select", select])
+    if cache is not None:
+        tmp_cache = cache.with_name(f".{cache.name}.{os.getpid()}")
+        tmp_cache.write_text(json.dumps([asdict(r) for r in results], indent=1))
+        os.replace(tmp_cache, cache)
+    return results
 
 
 def connect(target: Build | str | Path):
