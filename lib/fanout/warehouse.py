@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fanout import raw
 from fanout.errors import BuildError, DataError
@@ -41,6 +41,7 @@ __all__ = [
     "invoke",
     "project_files",
     "run_tests",
+    "session",
 ]
 
 REVISIONS = ("baseline", "enrichment", "fix")
@@ -385,3 +386,26 @@ def diff(old: str, new: str) -> str:
             )
         )
     return "".join(chunks)
+
+
+class Session(NamedTuple):
+    """What a notebook works with: the raw data, the build folder, the builds, and one DuckDB
+    session with the raw tables as views and each build attached read-only by its name."""
+
+    data_dir: Path
+    build_dir: Path
+    builds: dict[str, Build]
+    con: Any
+
+
+def session(params, revisions: tuple[str, ...] = REVISIONS) -> Session:
+    """The validated raw data for `params`, each revision built (or reused), all attached."""
+    from fanout.generate import dataset_dir
+
+    data_dir = dataset_dir(params)
+    build_dir = params.build_path(project_root())
+    builds = {rev: build(rev, data_dir, build_dir) for rev in revisions}
+    con = raw.connect(data_dir)
+    for rev, built in builds.items():
+        attach(con, built, rev)
+    return Session(data_dir, build_dir, builds, con)
