@@ -13,7 +13,6 @@ from typing import Any
 
 from fanout.errors import FanoutError, ParameterError
 from fanout.params import DATASET_FIELDS, PARAMETERS, Params, load_yaml
-from fanout.raw import quiet as raw_quiet
 
 __all__ = ["main"]
 
@@ -171,23 +170,13 @@ def _key(text: str) -> list[str]:
     return columns
 
 
-def _open_db(path: str, alias: str = "wh"):
-    """An in-memory DuckDB session with the database file attached read-only as `alias`."""
-    import duckdb
+def _open_db(path: str, data_dir: Path | None = None):
+    """An in-memory DuckDB session: the database file attached read-only as `wh`, and the
+    raw tables of `data_dir` as views."""
+    from fanout import raw, warehouse
 
-    from fanout.errors import DataError
-
-    db = Path(path)
-    if not db.is_file():
-        raise DataError(f"database {db} does not exist")
-    con = duckdb.connect()
-    raw_quiet(con)
-    try:
-        con.execute(
-            f"attach '{str(db.resolve()).replace(chr(39), chr(39) * 2)}' as {alias} (read_only)"
-        )
-    except duckdb.Error as exc:
-        raise DataError(f"cannot open database {db}: {str(exc).splitlines()[0]}") from None
+    con = raw.connect(data_dir)
+    warehouse.attach(con, Path(path), "wh")
     return con
 
 
@@ -261,12 +250,10 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
 
 
 def _table_name(node) -> str:
-    """schema.identifier of a model, from its relation name (the catalog is the opened file)."""
-    from sqlglot import exp
+    """schema.identifier of a model (the catalog is whatever file was opened)."""
+    from fanout.investigate import relation
 
-    if not node.relation_name:
-        return node.name
-    table = exp.to_table(node.relation_name, dialect="duckdb")
+    table = relation(node)
     return ".".join(p for p in (table.db, table.name) if p)
 
 
@@ -309,13 +296,12 @@ def _data_for(db: str | Path, given: str | None) -> Path:
     return folder
 
 
-def _misstatements(con, impact, data_dir) -> dict[str, dict]:
-    """For each affected model shaped like daily revenue, its revenue against finance's."""
-    from fanout import raw, reconcile
+def _misstatements(con, impact) -> dict[str, dict]:
+    """For each affected model shaped like daily revenue, its revenue against finance's
+    (`con` has the build attached as `wh` and the raw tables as views)."""
+    from fanout import reconcile
     from fanout.grain import table_ref
 
-    for name in raw.TABLES:
-        con.execute(f'create or replace view "{name}" as {raw.read_sql(data_dir, name)}')
     shapes = (("revenue_date", "revenue"), ("order_date", "amount"))
     out = {}
     for node in impact.walk():
@@ -365,9 +351,8 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
     )
     misstated = False
     if args.db:
-        data_dir = _data_for(args.db, args.data)
-        con = _open_db(args.db)
-        found = _misstatements(con, impact, data_dir)
+        con = _open_db(args.db, _data_for(args.db, args.data))
+        found = _misstatements(con, impact)
         payload["misstatements"] = found
         for model, m in found.items():
             if m["days_misstated"]:
@@ -535,7 +520,7 @@ def cmd_check_raw(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from decimal import Decimal, InvalidOperation
 
-    from fanout import raw, reconcile
+    from fanout import reconcile
 
     try:
         tolerance = Decimal(args.tolerance)
@@ -552,10 +537,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         return 0
     if args.db is None:
         raise ParameterError("give --db FILE to reconcile, or --dialect to print the SQL")
-    data_dir = _data_for(args.db, args.data)
-    con = _open_db(args.db)
-    for name in raw.TABLES:
-        con.execute(f'create view "{name}" as {raw.read_sql(data_dir, name)}')
+    con = _open_db(args.db, _data_for(args.db, args.data))
     against = "finance_daily_revenue"
     if args.against == "raw":
         con.execute(

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 
 from fanout.errors import DataError
@@ -153,8 +152,3 @@ def check(
         *(int(v) for v in row),
         examples=tuple((tuple(r[:-1]), int(r[-1])) for r in worst),
     )
-
-
-def parse_query(sql: str) -> exp.Expression:
-    """A query given as text, parsed, to pass as `relation`."""
-    return sqlglot.parse_one(sql, dialect="duckdb")

@@ -27,6 +27,7 @@ __all__ = [
     "Step",
     "incident_history",
     "introduced_by",
+    "relation",
     "walk",
 ]
 
@@ -94,7 +95,7 @@ def _upstream_models(graph: lineage.Graph, symptom: lineage.Node) -> list[lineag
     return order
 
 
-def _relation(node: lineage.Node) -> exp.Table:
+def relation(node: lineage.Node) -> exp.Table:
     """The node's table as schema.identifier (the catalog is whatever file was opened)."""
     if not node.relation_name:
         raise DataError(f"{node.label} has no relation in the manifest (not built?)")
@@ -155,14 +156,14 @@ def walk(
     predictions = {p.model: p for p in lineage.predict(graph, [m.unique_id for m in models])}
     steps = []
     for model in models:
-        table = _relation(model)
+        table = relation(model)
         columns = _columns(con, table)
         if columns is None:
             raise DataError(f"{model.label}: relation {table.sql()} is not in the database")
         parents = []
         for parent in graph.parents(model):
             if parent.relation_name:
-                n = _count(con, _relation(parent))
+                n = _count(con, relation(parent))
                 if n is not None:
                     parents.append((parent.label, n))
         candidates = [_key(graph, model, predictions, columns)]

@@ -149,16 +149,16 @@ def quiet(con):
     return con
 
 
-def connect(data_dir: str | Path):
-    """An in-memory DuckDB connection with the three raw tables as views over the files.
+def connect(data_dir: str | Path | None):
+    """An in-memory DuckDB connection with the three raw tables as views over the files
+    (none when `data_dir` is None).
 
     The files are read in place, with their declared types; nothing is copied or written.
     """
     import duckdb
 
-    con = duckdb.connect()
-
-    quiet(con)
-    for name in TABLES:
-        con.execute(f'create view "{name}" as {read_sql(data_dir, name)}')
+    con = quiet(duckdb.connect())
+    if data_dir is not None:
+        for name in TABLES:
+            con.execute(f'create view "{name}" as {read_sql(data_dir, name)}')
     return con

@@ -53,7 +53,7 @@ def _html(notebook: Path) -> str:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_filename(str(notebook))
-    return body.replace("<body", "<body data-fanout", 1).replace("</body>", _TOGGLE + "</body>", 1)
+    return body.replace("</body>", _TOGGLE + "</body>", 1)
 
 
 # The executive summary: (label, notebook, finding, how to show it).

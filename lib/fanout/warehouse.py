@@ -349,12 +349,20 @@ def connect(target: Build | str | Path):
     return con
 
 
-def attach(con, target: Build, alias: str) -> None:
-    """Attach a build's database read-only to `con` under `alias` (e.g. `enrichment`)."""
+def attach(con, target: Build | str | Path, alias: str) -> None:
+    """Attach a build's (or any) database file read-only to `con` under `alias`."""
+    import duckdb
+
     if not alias.isidentifier():
         raise DataError(f"alias {alias!r} is not a plain identifier")
-    path = str(target.database).replace("'", "''")
-    con.execute(f"attach '{path}' as \"{alias}\" (read_only)")
+    path = target.database if isinstance(target, Build) else Path(target)
+    if not path.is_file():
+        raise DataError(f"database {path} does not exist")
+    quoted = str(path.resolve()).replace("'", "''")
+    try:
+        con.execute(f"attach '{quoted}' as \"{alias}\" (read_only)")
+    except duckdb.Error as exc:
+        raise DataError(f"cannot open database {path}: {str(exc).splitlines()[0]}") from None
 
 
 def project_files(revision: str) -> dict[str, str]:
