@@ -4,6 +4,9 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 PARAMS ?=
+SEATS ?= 12
+TRAINING_DIR ?= build/training
+BENCH ?=
 # An active virtual or conda environment (other than conda's base) is used as it is;
 # otherwise everything goes into .venv, created on first use.
 ifneq ($(VIRTUAL_ENV),)
@@ -21,7 +24,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help env workbook test test-fast notebooks lint format data clean
+.PHONY: help env workbook test test-fast notebooks bench training grade lint format data clean
 
 help: ## list the targets
 	@echo "make workbook   run every notebook and write the HTML report under build/ (PARAMS=file.yaml)"
@@ -50,6 +53,15 @@ test-fast: $(STAMP) ## the tests without the notebook runs
 
 notebooks: $(STAMP) ## re-execute the notebooks in place at the defaults (the committed outputs)
 	$(BIN)/fanout workbook --in-place
+
+bench: $(STAMP) ## run the benchmarks (bench/), write bench/results/ and BENCHMARKS.md (BENCH=name runs one)
+	$(BIN)/python -m bench $(BENCH)
+
+training: $(STAMP) ## prepare a training session: a folder per seat (SEATS=12 or SEATS=names.csv) and a trainer sheet
+	$(BIN)/fanout training prepare --seats $(SEATS) --out $(TRAINING_DIR)
+
+grade: $(STAMP) ## grade the seats' submitted exercises under TRAINING_DIR
+	$(BIN)/fanout grade $(TRAINING_DIR)
 
 lint: $(STAMP) ## ruff lint and format check over lib, tests, bench and the notebooks
 	$(BIN)/ruff check lib tests bench notebooks
