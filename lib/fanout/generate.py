@@ -2,7 +2,8 @@
 
 Vectorized with NumPy, one random stream per day (so the bytes do not depend on how the
 work is chunked or how many threads run), written chunk by chunk with pyarrow, each file
-to a temporary name first and renamed when complete.
+to a temporary name first and renamed when complete. Two threads overlap the work: while
+one chunk's files are written (pyarrow and NumPy release the GIL), the next is generated.
 
 >>> from fanout.params import Params
 >>> import tempfile
@@ -19,6 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,8 @@ WEEKDAY_FACTORS = np.array([0.95, 0.97, 1.0, 1.05, 1.18, 0.98, 0.87])
 DAILY_GROWTH = 0.003
 N_PRODUCTS = 500
 CHUNK_ROWS = 1_000_000  # orders per written chunk (and Parquet row group), at most
+PARQUET_DICTIONARY = {"product_id", "quantity", "unit_price"}
+PARQUET_DELTA = {"order_id", "order_item_id", "ordered_at"}
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,10 @@ def _product_prices(params: Params) -> np.ndarray:
 
 
 def _decimal(cents: np.ndarray) -> pa.Array:
-    """An exact DECIMAL(18,2) column from integer cents (no float on the way)."""
+    """An exact DECIMAL(18,2) column from integer cents (no float on the way, no copy: a
+    64-bit decimal's buffer is the cents themselves)."""
     cents = np.ascontiguousarray(cents, dtype=np.int64)
-    words = np.empty((len(cents), 2), dtype=np.int64)
-    words[:, 0] = cents
-    words[:, 1] = cents >> 63  # sign extension to 128 bits
-    return pa.Array.from_buffers(pa.decimal128(18, 2), len(cents), [None, pa.py_buffer(words)])
+    return pa.Array.from_buffers(pa.decimal64(18, 2), len(cents), [None, pa.py_buffer(cents)])
 
 
 def _day(
@@ -172,7 +174,19 @@ class _Writer:
         else:
             import pyarrow.parquet as pq
 
-            self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+            # Dictionary encoding where values repeat; delta encoding for ascending keys and
+            # times (on those a dictionary is tried, then abandoned, for nothing); money as
+            # INT64 decimals. About 40% less writing time and a third smaller than defaults.
+            self._writer = pq.ParquetWriter(
+                str(path),
+                schema,
+                compression="zstd",
+                use_dictionary=[n for n in schema.names if n in PARQUET_DICTIONARY],
+                column_encoding={
+                    n: "DELTA_BINARY_PACKED" for n in schema.names if n in PARQUET_DELTA
+                },
+                store_decimal_as_integer=True,
+            )
 
     def write(self, table: pa.Table) -> None:
         self._writer.write_table(table)
@@ -215,17 +229,25 @@ def generate(
         n_orders = n_items = n_days = 0
         revenue = np.zeros(params.days, dtype=np.int64)
         writers: dict[str, _Writer] = {}
-        for orders, items, day_revenue in _chunks(params, counts):
-            for name, table in (("raw_orders", orders), ("raw_order_items", items)):
-                if name not in writers:
-                    writers[name] = _Writer(staging / f"{name}.{fmt}", table.schema, fmt)
-                writers[name].write(table)
-            revenue[n_days : n_days + len(day_revenue)] = day_revenue
-            n_days += len(day_revenue)
-            n_orders += orders.num_rows
-            n_items += items.num_rows
-            if progress:
-                progress(n_orders, total_orders)
+        # One thread per file writes chunk k while this thread generates chunk k+1; waiting
+        # for chunk k before handing over k+1 keeps each file in order and memory bounded.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fanout-write") as pool:
+            writing: list[Future] = []
+            for orders, items, day_revenue in _chunks(params, counts):
+                _wait(writing)
+                if progress and n_orders:
+                    progress(n_orders, total_orders)
+                for name, table in (("raw_orders", orders), ("raw_order_items", items)):
+                    if name not in writers:
+                        writers[name] = _Writer(staging / f"{name}.{fmt}", table.schema, fmt)
+                    writing.append(pool.submit(writers[name].write, table))
+                revenue[n_days : n_days + len(day_revenue)] = day_revenue
+                n_days += len(day_revenue)
+                n_orders += orders.num_rows
+                n_items += items.num_rows
+            _wait(writing)
+        if progress and n_orders:
+            progress(n_orders, total_orders)
         if not writers:  # no orders at all: still write empty, well-typed files
             empty = [
                 {c: np.array([], dtype=np.int64) for c, _ in TABLES[t].columns}
@@ -257,6 +279,13 @@ def generate(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Generated(out_dir, fmt, n_orders, n_items, int(revenue.sum()))
+
+
+def _wait(futures: list[Future]) -> None:
+    """Wait for every future (raising the first error), then forget them."""
+    for future in futures:
+        future.result()
+    futures.clear()
 
 
 def _money(cents: int) -> str:
