@@ -9,22 +9,29 @@ from typing import Any
 from fanout.errors import DataError
 from fanout.notebook import FINDINGS_MIME
 
-__all__ = ["findings"]
+__all__ = ["findings", "outputs"]
 
 
-def findings(notebook: str | Path) -> dict[str, Any]:
-    """Every figure an executed notebook recorded with `fanout.notebook.record`, by name."""
+def outputs(notebook: str | Path, mime: str) -> list[Any]:
+    """The data of every output of type `mime` in an executed notebook, in order."""
     path = Path(notebook)
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read notebook {path}: {exc}") from None
+    return [
+        output["data"][mime]
+        for cell in doc.get("cells", [])
+        for output in cell.get("outputs", [])
+        if mime in output.get("data", {})
+    ]
+
+
+def findings(notebook: str | Path) -> dict[str, Any]:
+    """Every figure an executed notebook recorded with `fanout.notebook.record`, by name."""
     found: dict[str, Any] = {}
-    for cell in doc.get("cells", []):
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if FINDINGS_MIME in data:
-                found.update(data[FINDINGS_MIME])
+    for figures in outputs(notebook, FINDINGS_MIME):
+        found.update(figures)
     return found
 
 

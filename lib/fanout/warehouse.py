@@ -111,10 +111,25 @@ class Build:
         raise KeyError(f"no {resource_type} named {name!r} in the {self.revision} build")
 
 
-def _check_revision(revision: str) -> Path:
+def _check_revision(revision: str | Path) -> Path:
+    """The project folder of a revision name, or a dbt project folder given as a `Path`
+    (a copy someone edits, such as a training seat's)."""
+    if isinstance(revision, Path):
+        project = revision.resolve()
+        if not (project / "dbt_project.yml").is_file():
+            raise DataError(f"{revision} is not a dbt project folder (no dbt_project.yml)")
+        return project
     if revision not in REVISIONS:
         raise DataError(f"unknown revision {revision!r}; choose one of {', '.join(REVISIONS)}")
     return warehouse_dir() / revision
+
+
+def _name(revision: str | Path, project: Path) -> str:
+    """How a build folder names its project: the revision, or the folder's name and a short
+    digest of its path (two project folders of the same name do not share builds)."""
+    if not isinstance(revision, Path):
+        return revision
+    return f"{project.name}-{hashlib.sha256(str(project).encode()).hexdigest()[:6]}"
 
 
 def _tree_digest(folder: Path) -> str:
@@ -219,18 +234,20 @@ def _dbt_args(command: str, project: Path, folder: Path, data_dir: Path, fmt: st
 
 
 def build(
-    revision: str,
+    revision: str | Path,
     data_dir: str | Path | None = None,
     build_dir: str | Path | None = None,
     *,
     force: bool = False,
 ) -> Build:
-    """Build `revision` on the raw data in `data_dir` (default: the committed dataset).
+    """Build `revision` (a name, or a dbt project folder as a `Path`) on the raw data in
+    `data_dir` (default: the committed dataset).
 
     Returns the build, reused when its project files, data and dbt version are unchanged.
     Test failures are results, not exceptions; a dbt crash raises `BuildError`.
     """
     project = _check_revision(revision)
+    revision = _name(revision, project)
     data_dir = Path(data_dir or default_data_dir()).resolve()
     fmt = raw.detect_format(data_dir)
     build_root = Path(build_dir).resolve() if build_dir else project_root() / "build"
@@ -286,20 +303,22 @@ def _load(folder: Path, revision: str, data_dir: Path) -> tuple[str, Build] | No
 
 
 def run_tests(
-    revision: str,
+    revision: str | Path,
     database: str | Path,
     *,
     select: str,
     data_dir: str | Path | None = None,
     build_dir: str | Path | None = None,
 ) -> list[NodeResult]:
-    """Run `revision`'s dbt tests selected by `select` against tables in another `database`.
+    """Run `revision`'s dbt tests (a name, or a project folder as a `Path`) selected by
+    `select` against tables in another `database`.
 
     This is how the fix's grain tests are shown failing on the tables the enrichment
     revision built. The tests run on a copy of the database, so the original is neither
     written nor locked (it may stay attached elsewhere); the copy is thrown away afterwards.
     """
     project = _check_revision(revision)
+    revision = _name(revision, project)
     database = Path(database).resolve()
     if not database.exists():
         raise DataError(f"database {database} does not exist")

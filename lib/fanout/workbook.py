@@ -49,9 +49,16 @@ def _scrub(path: Path) -> None:
 
 
 def execute(
-    notebook: Path, output: Path, parameters: dict | None = None, *, cwd: Path | None = None
+    notebook: Path,
+    output: Path,
+    parameters: dict | None = None,
+    *,
+    cwd: Path | None = None,
+    keep_failed: bool = False,
 ) -> Executed:
-    """Execute one notebook with papermill into `output` (atomically); errors in one line."""
+    """Execute one notebook with papermill into `output` (atomically); errors in one line.
+    With `keep_failed`, a notebook that fails is still written to `output`, up to the
+    failing cell and its traceback, for someone to read."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -73,6 +80,9 @@ def execute(
         _scrub(Path(tmp))
         os.replace(tmp, output)
     except PapermillExecutionError as exc:
+        if keep_failed:
+            _scrub(Path(tmp))
+            os.replace(tmp, output)
         evalue = " ".join(str(exc.evalue).split())
         lines = [ln.strip() for ln in str(exc.source).splitlines()]
         first = next((ln for ln in lines if ln and not ln.startswith("#")), "")
