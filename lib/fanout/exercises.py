@@ -34,6 +34,7 @@ __all__ = [
     "Check",
     "Result",
     "Seat",
+    "answers",
     "apply_solution",
     "check_find",
     "check_fix",
@@ -43,6 +44,8 @@ __all__ = [
     "open_seat",
     "results",
     "show_files",
+    "show_solution",
+    "solved",
     "symptom",
 ]
 
@@ -347,27 +350,40 @@ def _dashboard_and_finance(con) -> tuple[Decimal, Decimal]:
     return rec.mart_total, rec.finance_total
 
 
-def check_find(seat: Seat, broken_model: Any, grain: Any, inflation_factor: Any) -> Result:
-    """Exercise 1: the model whose grain broke, the key it should be unique on, and the
-    inflation factor (dashboard / finance), against the seat's enrichment build."""
-    from fanout import investigate, lineage, warehouse
+def answers(seat: Seat) -> dict[str, Any]:
+    """Exercise 1's answers measured on the seat's enrichment build: the first model whose
+    grain broke (the root-cause walk from the dashboard's mart), its key, the inflation
+    factor, and the plain mean of line items per order (the tempting wrong factor)."""
+    from fanout import investigate, warehouse
 
     enrichment = seat.build("enrichment")
-    graph = lineage.load(enrichment.manifest_path)
     with warehouse.connect(enrichment) as db:
         walked = investigate.walk(db, enrichment.manifest, SYMPTOM)
     root = walked.root_cause
-    key = next(s.key for s in walked.steps if s.model == root)
     con = seat.connect(enrichment=enrichment)
     dashboard, finance = _dashboard_and_finance(con)
-    factor = float(dashboard / finance)
     orders, items = con.execute(
         "select (select count(*) from raw_orders), (select count(*) from raw_order_items)"
     ).fetchall()[0]
+    return {
+        "broken_model": root,
+        "grain": list(next(s.key for s in walked.steps if s.model == root)),
+        "inflation_factor": float(dashboard / finance),
+        "mean_items_per_order": items / orders,
+    }
+
+
+def check_find(seat: Seat, broken_model: Any, grain: Any, inflation_factor: Any) -> Result:
+    """Exercise 1: the model whose grain broke, the key it should be unique on, and the
+    inflation factor (dashboard / finance), against the seat's enrichment build."""
+    from fanout import lineage
+
+    truth = answers(seat)
+    graph = lineage.load(seat.build("enrichment").manifest_path)
     checks = [
-        _check_model(graph, broken_model, root),
-        _check_grain(grain, key),
-        _check_factor(inflation_factor, factor, items / orders),
+        _check_model(graph, broken_model, truth["broken_model"]),
+        _check_grain(grain, truth["grain"]),
+        _check_factor(inflation_factor, truth["inflation_factor"], truth["mean_items_per_order"]),
     ]
     return Result("find", tuple(checks))
 
@@ -719,13 +735,32 @@ def fill_answers(notebook: str | Path, **answers: Any) -> None:
 def apply_solution(project: str | Path) -> list[Path]:
     """Put the warehouse fix's files that solve exercises 2 and 3 into a seat's project
     (the trainer's reference answer); returns the files written."""
-    from fanout.paths import warehouse_dir
-
     project = Path(project)
     written = []
     for rel in SOLUTION_FILES:
         target = project / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(warehouse_dir() / "fix" / rel, target)
+        shutil.copyfile(_pristine().parent / "fix" / rel, target)
         written.append(target)
     return written
+
+
+def solved(seat: Seat) -> Seat:
+    """The seat with the solution applied to a copy of its project, made (afresh) under its
+    build folder: the trainee's project is not touched."""
+    copy = seat.build_dir / "solution" / "project"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(
+        seat.project_dir, copy, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*")
+    )
+    for old in (copy / "tests").glob("*.sql"):
+        old.unlink()  # the trainee's own tests, if any, are not the solution's
+    apply_solution(copy)
+    return dataclasses.replace(seat, project_dir=copy)
+
+
+def show_solution() -> None:
+    """Print the solution's files (the warehouse fix's), each with its path in a project."""
+    fix = _pristine().parent / "fix"
+    for rel in SOLUTION_FILES:
+        print(f"---- {rel}\n{(fix / rel).read_text().rstrip()}\n")
