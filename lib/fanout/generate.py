@@ -301,13 +301,17 @@ def _write_finance(params: Params, revenue: np.ndarray, path: Path, fmt: str) ->
     writer.close()
 
 
-def dataset_dir(params: Params, *, fmt: str = "csv", progress=None, check: bool = True) -> Path:
+def dataset_dir(
+    params: Params, *, fmt: str | None = None, progress=None, check: bool = True
+) -> Path:
     """The raw data for `params`, validated (`fanout.validate`, once per content):
     `params.data_dir` when set; the committed dataset for the default parameters; else a
-    dataset generated once under `<build_dir>/data/<key>/` and reused afterwards."""
+    dataset generated once under `<build_dir>/data/<key>-<format>/` and reused afterwards.
+    The format is `params.raw_format` unless `fmt` says otherwise."""
     from fanout import validate
     from fanout.paths import default_data_dir, locked, project_root
 
+    fmt = fmt or params.raw_format
     build = params.build_path(project_root())
     if params.data_dir:
         folder = Path(params.data_dir).expanduser().resolve()

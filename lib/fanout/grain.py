@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from fanout.errors import DataError
 
-__all__ = ["GrainReport", "check", "examples_sql", "grain_sql", "table_ref"]
+__all__ = ["GrainReport", "check", "check_sql", "examples_sql", "grain_sql", "table_ref"]
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,7 @@ def _keyed(relation: str | exp.Expression, key: Sequence[str]) -> exp.Select:
     )
 
 
-def grain_sql(relation: str | exp.Expression, key: Sequence[str], dialect: str = "duckdb") -> str:
-    """One query returning rows, distinct keys, duplicated keys, rows in duplicated keys,
-    rows with a null key part and the most rows any key has."""
+def _summary(relation: str | exp.Expression, key: Sequence[str]) -> exp.Select:
     n = exp.column("n_rows")
     any_null = exp.or_(*[exp.column(k).is_(exp.null()) for k in key])
 
@@ -94,7 +92,7 @@ def grain_sql(relation: str | exp.Expression, key: Sequence[str], dialect: str =
             value = exp.Case().when(when, value).else_(exp.Literal.number(0))
         return exp.func("coalesce", exp.Sum(this=value), exp.Literal.number(0))
 
-    query = (
+    return (
         exp.select(
             exp.alias_(total(n), "rows", quoted=True),
             exp.alias_(exp.Count(this=exp.Star()), "distinct_keys"),
@@ -108,7 +106,40 @@ def grain_sql(relation: str | exp.Expression, key: Sequence[str], dialect: str =
         .from_("keyed")
         .with_("keyed", as_=_keyed(relation, key))
     )
-    return query.sql(dialect=dialect)
+
+
+def grain_sql(relation: str | exp.Expression, key: Sequence[str], dialect: str = "duckdb") -> str:
+    """One query returning rows, distinct keys, duplicated keys, rows in duplicated keys,
+    rows with a null key part and the most rows any key has. Portable: runs on any warehouse
+    sqlglot writes for."""
+    return _summary(relation, key).sql(dialect=dialect)
+
+
+def check_sql(relation: str | exp.Expression, key: Sequence[str], examples: int = 5) -> str:
+    """`grain_sql` plus the `examples` keys with the most rows, in one pass (DuckDB): the
+    keys are counted once into a materialized CTE that both parts read. The examples come
+    as a list of structs `{k0, ..., n_rows}`, most rows first, ties by key."""
+    query = _summary(relation, key)
+    query.find(exp.CTE).set("materialized", True)
+    if examples:
+        keys = [exp.column(k) for k in key]
+        n = exp.column("n_rows")
+        worst = (
+            exp.select(*keys, n)
+            .from_("keyed")
+            .where(n > 1)
+            .order_by(n.desc(), *keys)
+            .limit(examples)
+        )
+        packed = ", ".join(
+            [f"'k{i}': {k.sql('duckdb')}" for i, k in enumerate(keys)] + ["'n_rows': n_rows"]
+        )
+        order = ", ".join(["n_rows desc", *(k.sql("duckdb") for k in keys)])
+        listed = exp.maybe_parse(
+            f"(select array_agg({{{packed}}} order by {order}) from worst)", dialect="duckdb"
+        )
+        query = query.with_("worst", as_=worst).select(exp.alias_(listed, "examples"))
+    return query.sql(dialect="duckdb")
 
 
 def examples_sql(
@@ -140,15 +171,17 @@ def check(
     key = tuple(key)
     label = name or (relation if isinstance(relation, str) else "query")
     try:
-        row = con.execute(grain_sql(relation, key)).fetchall()[0]
-        worst = con.execute(examples_sql(relation, key, examples)).fetchall() if examples else []
+        row = con.execute(check_sql(relation, key, examples)).fetchall()[0]
     except duckdb.CatalogException as exc:
         raise DataError(f"{label}: {str(exc).splitlines()[0]}") from None
     except duckdb.BinderException as exc:
         raise DataError(f"{label}: {str(exc).splitlines()[0]}") from None
+    worst = (row[6] or []) if examples else []
     return GrainReport(
         label,
         key,
-        *(int(v) for v in row),
-        examples=tuple((tuple(r[:-1]), int(r[-1])) for r in worst),
+        *(int(v) for v in row[:6]),
+        examples=tuple(
+            (tuple(w[f"k{i}"] for i in range(len(key))), int(w["n_rows"])) for w in worst
+        ),
     )

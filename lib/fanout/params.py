@@ -95,6 +95,12 @@ def _build_dir(name: str, value: Any) -> str:
     return str(value)
 
 
+def _raw_format(name: str, value: Any) -> str:
+    if value not in ("csv", "parquet"):
+        raise ParameterError(f"{name} must be csv or parquet, got {value!r}")
+    return value
+
+
 def _param(default: Any, help: str, check: Callable[[str, Any], Any], group: str) -> Any:
     """A dataclass field carrying its help text, its check and its group."""
     return dataclasses.field(
@@ -154,6 +160,12 @@ class Params:
     )
     data_dir: str = _param(
         "", "raw data folder to use instead (empty: the parameters' dataset)", _data_dir, "run"
+    )
+    raw_format: str = _param(
+        "csv",
+        "format of generated raw data: csv or parquet (use parquet at scale)",
+        _raw_format,
+        "run",
     )
     pr_deployed_at: dt.datetime = _param(
         dt.datetime(2026, 10, 28, 14, 5),
