@@ -86,13 +86,37 @@ def _tables(con, db: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _stamp(at: dt.datetime) -> str:
+    return f"timestamp '{at.isoformat(sep=' ')}'"
+
+
+def _first_point_after(column: str, points: list[dt.datetime]) -> str:
+    """SQL for the first of the sorted `points` strictly after `column` (null: none is), as a
+    balanced tree of comparisons: log2(len(points)) per row instead of a join."""
+    if not points:
+        return "cast(null as timestamp)"
+    if len(points) == 1:
+        return f"case when {column} < {_stamp(points[0])} then {_stamp(points[0])} end"
+    mid = len(points) // 2
+    # every point from `mid` on is after `column` exactly when points[mid - 1] is not
+    return (
+        f"case when {column} < {_stamp(points[mid - 1])} "
+        f"then {_first_point_after(column, points[:mid])} "
+        f"else {_first_point_after(column, points[mid:])} end"
+    )
+
+
 def counts(con, db: str, points: list[dt.datetime]) -> list[tuple[str, dt.datetime, int, int]]:
     """(model, built_at, rows, distinct keys) at each point, for the models in build `db`.
 
-    `db` is the alias of a build attached to `con` (see `fanout.warehouse.attach`).
+    `db` is the alias of a build attached to `con` (see `fanout.warehouse.attach`). Each row
+    is assigned to the first build after it appears; a key, to the first build after its
+    first row; the counts at a build are the running totals. One scan of each model.
     """
     present = _tables(con, db)
-    values = ", ".join(f"(timestamp '{p.isoformat(sep=' ')}')" for p in points)
+    points = sorted(set(points))
+    values = ", ".join(f"({_stamp(p)})" for p in points)
+    bucket = _first_point_after("seen_at", points)
     out = []
     for model, rows_sql in MODELS.items():
         needed = {"stg_orders", model} if model != "fct_revenue_daily" else {"stg_orders"}
@@ -100,16 +124,22 @@ def counts(con, db: str, points: list[dt.datetime]) -> list[tuple[str, dt.dateti
             continue
         sql = f"""
             with r as ({rows_sql.format(db=db)}),
-            row_steps as (select seen_at, count(*) as n from r group by seen_at),
-            row_cum as (select seen_at, sum(n) over (order by seen_at) as n from row_steps),
-            key_first as (select min(seen_at) as seen_at from r group by key),
-            key_steps as (select seen_at, count(*) as n from key_first group by seen_at),
-            key_cum as (select seen_at, sum(n) over (order by seen_at) as n from key_steps),
+            b as (select {bucket} as built_at, key from r),
+            row_steps as (
+                select built_at, count(*) as n from b where built_at is not null group by 1
+            ),
+            key_first as (select min(built_at) as built_at from b group by key),
+            key_steps as (
+                select built_at, count(*) as n from key_first where built_at is not null
+                group by 1
+            ),
             points as (select * from (values {values}) as p(built_at))
-            select points.built_at, coalesce(row_cum.n, 0), coalesce(key_cum.n, 0)
+            select points.built_at,
+                coalesce(sum(row_steps.n) over w, 0), coalesce(sum(key_steps.n) over w, 0)
             from points
-            asof left join row_cum on points.built_at > row_cum.seen_at
-            asof left join key_cum on points.built_at > key_cum.seen_at
+            left join row_steps using (built_at)
+            left join key_steps using (built_at)
+            window w as (order by points.built_at)
             order by points.built_at
         """
         for built_at, rows, keys in con.execute(sql).fetchall():

@@ -1,0 +1,336 @@
+"""The benchmarks: `make bench` (all) or `python -m bench NAME ...`.
+
+Each benchmark runs its contenders side by side, repeats, prints medians and ratios, writes
+every measurement to `bench/results/NAME.csv` and a chart to `bench/results/NAME.png`, and
+rewrites `BENCHMARKS.md` from all the results there.
+
+    generation  line items per second and peak memory at 1M and 10M orders, CSV and Parquet
+    builds      dbt build of each revision at 1M and 10M orders; enrichment/baseline
+    grain       grain check of the fanned-out stg_orders at 1M and 10M orders: fanout vs
+                dbt's unique test SQL vs pandas
+    workbook    make workbook at the default parameters, cold and warm, vs its floor
+    lineage     lint and static fan-out prediction over a generated 500-model dbt project,
+                next to dbt's own parse of it
+    scale       the whole workbook at 10M orders from an empty build folder: time, memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import report
+from bench.common import (
+    ROOT,
+    WORK,
+    BenchError,
+    Contender,
+    Run,
+    say,
+    side_by_side,
+    write_runs,
+)
+
+SCALES = ("1m", "10m")
+
+
+def _params(scale: str, **more):
+    from fanout.params import Params, load_yaml
+
+    base = load_yaml(ROOT / "params" / f"{scale}.yaml")
+    return Params.from_mapping({**base.to_dict(), **more})
+
+
+def _dataset(scale: str) -> Path:
+    """The preset's dataset, generated and validated once under build/ (not measured)."""
+    from fanout.generate import dataset_dir
+
+    say(f"setup: dataset {scale}")
+    return dataset_dir(_params(scale))
+
+
+def bench_generation(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    runs = []
+    for scale in scales:
+        params = {k: v for k, v in _params(scale).dataset().items()}
+        contenders = [
+            Contender(
+                fmt,
+                "generate",
+                {"params": params, "out": str(WORK / f"gen-{scale}-{fmt}"), "fmt": fmt},
+            )
+            for fmt in ("parquet", "csv")
+        ]
+        runs += side_by_side(
+            "generation", scale, contenders, repeat, agree=lambda a: (a["orders"], a["items"])
+        )
+        for fmt in ("parquet", "csv"):
+            shutil.rmtree(WORK / f"gen-{scale}-{fmt}", ignore_errors=True)
+    return runs
+
+
+def bench_builds(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    from fanout import warehouse
+
+    runs = []
+    for scale in scales:
+        data_dir = _dataset(scale)
+        contenders = [
+            Contender(
+                rev,
+                "build",
+                {
+                    "revision": rev,
+                    "data_dir": str(data_dir),
+                    "build_dir": str(WORK / f"builds-{scale}"),
+                },
+            )
+            for rev in warehouse.REVISIONS
+        ]
+        runs += side_by_side("builds", scale, contenders, repeat)
+        for r in runs:
+            if not r.answer.get("ok", True) and r.contender != "enrichment":
+                raise BenchError(f"build of {r.contender} at {scale} failed its tests")
+    return runs
+
+
+def _dbt_unique_sql(build) -> str:
+    """The SQL of dbt's `unique` test on stg_orders.order_id, compiled by dbt itself against
+    this build (its relation names included), wrapped as dbt wraps every test."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    inline = (
+        "{{ get_test_sql(test_unique(model=ref('stg_orders'), column_name='order_id'), "
+        "'count(*)', '!= 0', '!= 0', none) }}"
+    )
+    folder = build.database.parent
+    target = Path(tempfile.mkdtemp(prefix="dbt-unique-", dir=WORK))
+    variables = json.dumps({"raw_dir": str(build.data_dir), "raw_format": "parquet"})
+    outcome = dbtRunner().invoke(
+        [
+            "compile",
+            "--inline",
+            inline,
+            "--project-dir",
+            str(ROOT / "warehouse" / "enrichment"),
+            "--profiles-dir",
+            str(folder),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+            "--vars",
+            variables,
+            "--log-level",
+            "none",
+            "--no-send-anonymous-usage-stats",
+        ]
+    )
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    DuckDBConnectionManager.close_all_connections()  # dbt keeps the file locked otherwise
+    shutil.rmtree(target, ignore_errors=True)
+    if not outcome.success:
+        raise BenchError(f"dbt could not compile the unique test: {outcome.exception}")
+    return outcome.result.results[0].node.compiled_code
+
+
+def bench_grain(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    import duckdb
+
+    from fanout import warehouse
+
+    runs = []
+    for scale in scales:
+        data_dir = _dataset(scale)
+        say(f"setup: enrichment build at {scale}")
+        built = warehouse.build("enrichment", data_dir, WORK / f"builds-{scale}")
+        parquet = WORK / f"stg_orders-{scale}.parquet"
+        if not parquet.exists() or parquet.stat().st_mtime < built.database.stat().st_mtime:
+            con = duckdb.connect(str(built.database), read_only=True)
+            con.execute(f"copy stg_orders to '{parquet}' (format parquet)")
+            con.close()
+        database = str(built.database)
+        contenders = [
+            Contender(
+                "fanout grain.check",
+                "grain_fanout",
+                {"database": database, "relation": "stg_orders", "key": ["order_id"]},
+            ),
+            Contender(
+                "dbt unique test SQL",
+                "grain_dbt_unique",
+                {"database": database, "sql": _dbt_unique_sql(built)},
+            ),
+            Contender("pandas", "grain_pandas", {"parquet": str(parquet), "key": "order_id"}),
+            Contender(
+                "pandas, key column only",
+                "grain_pandas",
+                {"parquet": str(parquet), "key": "order_id", "columns": ["order_id"]},
+            ),
+        ]
+        runs += side_by_side(
+            "grain", scale, contenders, repeat, agree=lambda a: a["duplicated_keys"]
+        )
+    return runs
+
+
+def _workbook_params(build_dir: Path, scale: str = "default") -> Path:
+    import yaml
+
+    params = _params(scale, build_dir=str(build_dir)).to_dict()
+    path = build_dir.parent / f"{build_dir.name}.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def _fanout_workbook(params: Path) -> tuple[float, float]:
+    from bench.treepeak import run_tree
+
+    code, seconds, peak = run_tree(
+        [str(Path(sys.executable).parent / "fanout"), "workbook", "--params", str(params)],
+        stdout=subprocess_devnull(),
+        stderr=subprocess_devnull(),
+    )
+    if code != 0:
+        raise BenchError(f"fanout workbook --params {params} failed (exit {code})")
+    return seconds, peak / 2**20
+
+
+def subprocess_devnull():
+    import subprocess
+
+    return subprocess.DEVNULL
+
+
+def bench_workbook(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    from fanout import workbook
+    from fanout.paths import default_data_dir
+
+    notebooks = len(workbook.notebook_paths())
+    runs = []
+    for i in range(repeat):
+        folder = WORK / "workbook-default"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        params = _workbook_params(folder)
+        for label in ("cold (empty build folder)", "warm (builds reused)"):
+            seconds, peak = _fanout_workbook(params)
+            runs.append(Run("workbook", "default", label, i + 1, seconds, peak))
+            say(f"  default · {label} · run {i + 1}/{repeat}: {seconds:.1f} s, {peak:,.0f} MiB")
+        for name, task, args in (
+            ("floor: kernels", "kernels", {"count": notebooks}),
+            (
+                "floor: builds",
+                "builds",
+                {"data_dir": str(default_data_dir()), "build_dir": str(WORK / "floor-builds")},
+            ),
+        ):
+            from bench.common import worker
+
+            seconds, peak, answer = worker(task, args)
+            runs.append(Run("workbook", "default", name, i + 1, seconds, peak, answer))
+            say(f"  default · {name} · run {i + 1}/{repeat}: {seconds:.1f} s")
+    shutil.rmtree(WORK / "workbook-default", ignore_errors=True)
+    return runs
+
+
+def bench_lineage(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    from bench.project import write_project
+
+    folder = WORK / "project-500"
+    shutil.rmtree(folder, ignore_errors=True)
+    counts = write_project(folder, 500)
+    target = folder / "target"
+    contenders = [
+        Contender("dbt parse", "dbt_parse", {"project": str(folder), "target": str(target)}),
+        Contender(
+            "fanout lint + prediction",
+            "lint_predict",
+            {"manifest": str(target / "manifest.json")},
+        ),
+    ]
+    runs = side_by_side("lineage", "500 models", contenders, repeat)
+    found = {r.answer["fan_out_findings"] for r in runs if "fan_out_findings" in r.answer}
+    if found != {counts["planted_fan_outs"]}:
+        raise BenchError(f"lineage: planted {counts['planted_fan_outs']} fan-outs, found {found}")
+    return runs
+
+
+def bench_scale(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    runs = []
+    for i in range(repeat):
+        folder = WORK / "scale-10m"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        params = _workbook_params(folder, "10m")
+        seconds, peak = _fanout_workbook(params)
+        runs.append(Run("scale", "10m", "make workbook, empty build folder", i + 1, seconds, peak))
+        say(f"  10m · workbook · run {i + 1}/{repeat}: {seconds:.1f} s, {peak:,.0f} MiB")
+    shutil.rmtree(WORK / "scale-10m", ignore_errors=True)
+    return runs
+
+
+BENCHMARKS = {
+    "generation": (bench_generation, 3),
+    "builds": (bench_builds, 3),
+    "grain": (bench_grain, 5),
+    "workbook": (bench_workbook, 3),
+    "lineage": (bench_lineage, 3),
+    "scale": (bench_scale, 1),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.split("\n\n")[0],
+        epilog="\n".join(__doc__.split("\n\n")[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)",
+    )
+    parser.add_argument("--repeat", type=int, help="repeats per contender (default: per benchmark)")
+    parser.add_argument(
+        "--scales", default=",".join(SCALES), help="presets to run at (default: 1m,10m)"
+    )
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.exit(
+            2,
+            f"python -m bench: error: unknown benchmark {unknown[0]!r}; "
+            f"known: {', '.join(BENCHMARKS)}\n",
+        )
+    if args.repeat is not None and args.repeat < 1:
+        parser.exit(2, "python -m bench: error: --repeat must be at least 1\n")
+    scales = tuple(s for s in args.scales.split(",") if s)
+    bad = [s for s in scales if not (ROOT / "params" / f"{s}.yaml").exists()]
+    if bad or not scales:
+        parser.exit(2, f"python -m bench: error: no preset params/{(bad or [''])[0]}.yaml\n")
+    WORK.mkdir(parents=True, exist_ok=True)
+    for name in args.names or BENCHMARKS:
+        fn, default_repeat = BENCHMARKS[name]
+        say(f"== {name}")
+        started = time.perf_counter()
+        runs = fn(args.repeat or default_repeat, scales)
+        write_runs(name, runs)
+        print(report.table(name, runs))
+        say(f"== {name} done in {time.perf_counter() - started:.0f} s")
+    report.write_all()
+    say(f"wrote {report.MARKDOWN.relative_to(ROOT)} and bench/results/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

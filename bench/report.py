@@ -1,0 +1,302 @@
+"""Medians, ratios and targets of the benchmark runs: the console table, the charts
+(`bench/results/NAME.png`) and `BENCHMARKS.md`, all from the CSV files of the runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bench.common import RESULTS, ROOT, Run, Summary, machine, read_runs, summarise
+
+MARKDOWN = ROOT / "BENCHMARKS.md"
+ORDER = ("generation", "builds", "grain", "workbook", "lineage", "scale")
+
+
+@dataclass(frozen=True)
+class Target:
+    what: str
+    value: str
+    goal: str
+    met: bool
+
+
+def _get(summaries: Sequence[Summary], case: str, contender: str) -> Summary | None:
+    return next((s for s in summaries if s.case == case and s.contender == contender), None)
+
+
+def _targets_generation(s: Sequence[Summary]) -> list[Target]:
+    out = []
+    best = _get(s, "10m", "parquet")
+    if best:
+        rate = best.extra.get("items_per_second", 0)
+        out.append(
+            Target(
+                "generation at 10M orders (Parquet): line items per second",
+                f"{rate / 1e6:.2f} M/s",
+                "≥ 5 M/s",
+                rate >= 5e6,
+            )
+        )
+        out.append(
+            Target(
+                "generation at 10M orders (Parquet): peak memory",
+                f"{best.peak_mib:,.0f} MiB",
+                "< 2,048 MiB",
+                best.peak_mib < 2048,
+            )
+        )
+    csv = _get(s, "10m", "csv")
+    if csv:
+        out.append(
+            Target(
+                "generation at 10M orders (CSV): peak memory",
+                f"{csv.peak_mib:,.0f} MiB",
+                "< 2,048 MiB",
+                csv.peak_mib < 2048,
+            )
+        )
+    return out
+
+
+def _targets_grain(s: Sequence[Summary]) -> list[Target]:
+    ours, pandas = _get(s, "10m", "fanout grain.check"), _get(s, "10m", "pandas")
+    if not ours:
+        return []
+    out = [Target("grain check at 10M orders", f"{ours.seconds:.2f} s", "< 3 s", ours.seconds < 3)]
+    if pandas:
+        t, m = pandas.seconds / ours.seconds, pandas.peak_mib / ours.peak_mib
+        out.append(Target("… faster than pandas", f"{t:.1f}x", "≥ 10x", t >= 10))
+        out.append(Target("… less memory than pandas", f"{m:.1f}x", "≥ 5x", m >= 5))
+    return out
+
+
+def _targets_workbook(s: Sequence[Summary]) -> list[Target]:
+    cold = _get(s, "default", "cold (empty build folder)")
+    kernels, builds = _get(s, "default", "floor: kernels"), _get(s, "default", "floor: builds")
+    if not (cold and kernels and builds):
+        return []
+    floor = kernels.seconds + builds.seconds
+    return [
+        Target(
+            "make workbook at the defaults, from an empty build folder",
+            f"{cold.seconds:.1f} s",
+            "< 60 s",
+            cold.seconds < 60,
+        ),
+        Target(
+            "… against its floor (kernels + builds)",
+            f"{cold.seconds / floor:.2f}x of {floor:.1f} s",
+            "≤ 2x",
+            cold.seconds <= 2 * floor,
+        ),
+    ]
+
+
+def _targets_scale(s: Sequence[Summary]) -> list[Target]:
+    run = _get(s, "10m", "make workbook, empty build folder")
+    if not run:
+        return []
+    return [
+        Target(
+            "whole workbook at 10M orders",
+            f"{run.seconds / 60:.1f} min",
+            "< 10 min",
+            run.seconds < 600,
+        ),
+        Target(
+            "… peak memory (all processes)",
+            f"{run.peak_mib / 1024:.2f} GiB",
+            "< 8 GiB",
+            run.peak_mib < 8192,
+        ),
+    ]
+
+
+def _targets_builds(s: Sequence[Summary]) -> list[Target]:
+    return []
+
+
+def _targets_lineage(s: Sequence[Summary]) -> list[Target]:
+    return []
+
+
+TARGETS: dict[str, Callable[[Sequence[Summary]], list[Target]]] = {
+    "generation": _targets_generation,
+    "builds": _targets_builds,
+    "grain": _targets_grain,
+    "workbook": _targets_workbook,
+    "lineage": _targets_lineage,
+    "scale": _targets_scale,
+}
+
+TITLES = {
+    "generation": "Data generation",
+    "builds": "dbt build of each revision",
+    "grain": "Grain check of the fanned-out stg_orders",
+    "workbook": "make workbook at the default parameters vs its floor",
+    "lineage": "Static fan-out prediction over 500 generated models",
+    "scale": "The whole workbook at 10 million orders",
+}
+
+NOTES = {
+    "generation": (
+        "Ratio: time against the first contender. Parquet is the format of the scale presets; "
+        "CSV is the committed default's."
+    ),
+    "builds": (
+        "Each build forced (no reuse), dbt imported before the clock starts. Ratio: time "
+        'against baseline; enrichment/baseline is the incident\'s "slower build" at scale.'
+    ),
+    "grain": (
+        "Each contender in its own process (peak memory is its own, imports included). fanout "
+        "and dbt's `unique` test SQL (compiled by dbt) query the same DuckDB file; pandas "
+        "reads the table exported to Parquet. The contenders must agree on the number of "
+        "duplicated keys. Ratio: against fanout (time, memory)."
+    ),
+    "workbook": (
+        "cold: `fanout workbook` from an empty build folder (validation, three dbt builds, "
+        "six notebooks, the report), timed as a whole process; warm: the same again, builds "
+        "reused. The floor is what no run can avoid: starting one kernel per notebook "
+        "(papermill, one trivial cell each) plus one build per revision (dbt import "
+        "included). Ratio: against the floor."
+    ),
+    "lineage": (
+        "A generated project (50 staging, 150 intermediate, 300 marts; every 25th mart joins "
+        "raw children and sums: 12 planted fan-outs, which the prediction must find exactly). "
+        "dbt's own parse of the project (no partial parsing) next to fanout's lint and "
+        "prediction over the manifest it wrote. Ratio: against dbt parse."
+    ),
+    "scale": (
+        "`fanout workbook` with params/10m.yaml from an empty build folder: generation, "
+        "validation, three builds, six notebooks, the report. Peak memory: the sum over the "
+        "process and all its children (kernels), sampled every 0.2 s."
+    ),
+}
+
+
+def _rows(summaries: Sequence[Summary]) -> list[list[str]]:
+    rows = []
+    first: dict[str, Summary] = {}
+    for s in summaries:
+        ref = first.setdefault(s.case, s)
+        extra = ", ".join(f"{k} {_fmt(v)}" for k, v in s.extra.items())
+        rows.append(
+            [
+                s.case,
+                s.contender,
+                str(s.runs),
+                f"{s.seconds:.3f}" if s.seconds < 10 else f"{s.seconds:.1f}",
+                f"{s.peak_mib:,.0f}",
+                f"{s.seconds / ref.seconds:.2f}x" if ref.seconds else "",
+                f"{s.peak_mib / ref.peak_mib:.2f}x" if ref.peak_mib else "",
+                extra,
+            ]
+        )
+    return rows
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.3f}"
+    return f"{int(v):,}" if isinstance(v, int | float) else str(v)
+
+
+HEADER = [
+    "case",
+    "contender",
+    "runs",
+    "median s",
+    "peak MiB",
+    "time ratio",
+    "memory ratio",
+    "answer (medians)",
+]
+
+
+def table(name: str, runs: Sequence[Run]) -> str:
+    """The console table: medians, ratios, targets."""
+    summaries = summarise(runs)
+    rows = [HEADER, *_rows(summaries)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    lines = [f"{TITLES[name]}"]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    for t in TARGETS[name](summaries):
+        lines.append(
+            f"  target: {t.what}: {t.value} (goal {t.goal}) {'MET' if t.met else 'MISSED'}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _chart(name: str, summaries: Sequence[Summary]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = list(dict.fromkeys(s.case for s in summaries))
+    fig, axes = plt.subplots(1, len(cases), figsize=(5.2 * len(cases), 3.6), squeeze=False)
+    for ax, case in zip(axes[0], cases, strict=True):
+        group = [s for s in summaries if s.case == case]
+        labels = [s.contender.replace(", ", ",\n").replace(" (", "\n(") for s in group]
+        bars = ax.barh(labels, [s.seconds for s in group], color="#4c72b0")
+        ax.invert_yaxis()
+        for bar, s in zip(bars, group, strict=True):
+            ax.annotate(
+                f" {s.seconds:.2f} s · {s.peak_mib:,.0f} MiB",
+                (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                va="center",
+                fontsize=8,
+            )
+        ax.set_title(f"{case}", fontsize=10)
+        ax.set_xlabel("median seconds (label: time · peak memory)")
+        ax.set_xlim(0, max(s.seconds for s in group) * 1.6)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle(TITLES[name], fontsize=11)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{name}.png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def write_all() -> None:
+    """Charts and BENCHMARKS.md from every results file present."""
+    sections = []
+    summary_rows = []
+    for name in ORDER:
+        runs = read_runs(name)
+        if not runs:
+            continue
+        summaries = summarise(runs)
+        _chart(name, summaries)
+        body = [f"## {TITLES[name]}", "", NOTES[name], ""]
+        body.append("| " + " | ".join(HEADER) + " |")
+        body.append("|" + "---|" * len(HEADER))
+        body += ["| " + " | ".join(r) + " |" for r in _rows(summaries)]
+        body += ["", f"![{TITLES[name]}](bench/results/{name}.png)", ""]
+        for t in TARGETS[name](summaries):
+            summary_rows.append(
+                f"| {t.what} | {t.value} | {t.goal} | {'met' if t.met else '**missed**'} |"
+            )
+        sections.append("\n".join(body))
+    stamp = dt.datetime.fromtimestamp(
+        max(p.stat().st_mtime for p in RESULTS.glob("*.csv")), dt.UTC
+    ).strftime("%Y-%m-%d %H:%M UTC")
+    text = [
+        "# Benchmarks",
+        "",
+        "Produced by `make bench` (`python -m bench`); every figure below comes from the CSV",
+        "files in [bench/results/](bench/results/), one row per measurement. Medians over the",
+        "runs; ratios are measured side by side in the same run.",
+        "",
+        f"Machine: {machine()}.",
+        f"Last results written: {stamp}.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | goal | |",
+        "|---|---|---|---|",
+        *summary_rows,
+        "",
+        *sections,
+    ]
+    MARKDOWN.write_text("\n".join(text).rstrip() + "\n")

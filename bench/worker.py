@@ -1,0 +1,207 @@
+"""One measurement in a fresh process: `python -m bench.worker TASK JSON_ARGS`.
+
+Imports and setup happen before the clock starts; the last line of stdout is JSON:
+`{"seconds": ..., "answer": {...}}`. The answer lets the parent check that the contenders
+computed the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TASKS: dict[str, Callable[..., tuple[float, dict[str, Any]]]] = {}
+
+
+def task(fn):
+    TASKS[fn.__name__] = fn
+    return fn
+
+
+def _duckdb(database: str):
+    import duckdb
+
+    from fanout import raw
+
+    con = duckdb.connect(database, read_only=True)
+    raw.quiet(con)
+    return con
+
+
+@task
+def grain_fanout(database: str, relation: str, key: list[str]):
+    """fanout's grain check: rows, distinct keys, duplicates and the worst keys, one pass."""
+    from fanout import grain
+
+    con = _duckdb(database)
+    started = time.perf_counter()
+    report = grain.check(con, relation, key)
+    seconds = time.perf_counter() - started
+    return seconds, {
+        "rows": report.rows,
+        "distinct_keys": report.distinct_keys,
+        "duplicated_keys": report.duplicated_keys,
+    }
+
+
+@task
+def grain_dbt_unique(database: str, sql: str):
+    """The SQL dbt runs for a `unique` test (compiled by dbt), on the same DuckDB file."""
+    con = _duckdb(database)
+    started = time.perf_counter()
+    failures = con.execute(sql).fetchall()[0][0]
+    seconds = time.perf_counter() - started
+    return seconds, {"duplicated_keys": int(failures)}
+
+
+@task
+def grain_pandas(parquet: str, key: str, columns: list[str] | None = None):
+    """A pandas user's check: read the table from Parquet, then `duplicated` and `nunique`."""
+    import pandas as pd
+
+    started = time.perf_counter()
+    df = pd.read_parquet(parquet, columns=columns)
+    keys = df[key]
+    repeated = keys.duplicated(keep=False)
+    answer = {
+        "rows": len(df),
+        "distinct_keys": int(keys.nunique()),
+        "duplicated_keys": int(keys[repeated].nunique()),
+    }
+    return time.perf_counter() - started, answer
+
+
+@task
+def generate(params: dict, out: str, fmt: str):
+    from fanout.generate import generate as run
+    from fanout.params import Params
+
+    p = Params.from_mapping(params)
+    started = time.perf_counter()
+    made = run(p, out, fmt=fmt, overwrite=True)
+    seconds = time.perf_counter() - started
+    return seconds, {
+        "orders": made.orders,
+        "items": made.items,
+        "items_per_second": round(made.items / seconds),
+    }
+
+
+@task
+def build(revision: str, data_dir: str, build_dir: str):
+    """A forced dbt build of one revision, dbt imported before the clock starts."""
+    import dbt.cli.main  # noqa: F401  (the import is not part of a build)
+
+    from fanout import warehouse
+
+    started = time.perf_counter()
+    built = warehouse.build(revision, data_dir, build_dir, force=True)
+    seconds = time.perf_counter() - started
+    import duckdb
+
+    con = duckdb.connect(str(built.database), read_only=True)
+    rows = con.execute("select count(*) from stg_orders").fetchall()[0][0]
+    con.close()
+    return seconds, {"ok": built.ok, "stg_orders_rows": int(rows)}
+
+
+@task
+def revenue_query(database: str, repeat: int = 3):
+    """The dashboard's query on the mart: daily revenue, summed (best of `repeat`)."""
+    con = _duckdb(database)
+    sql = "select revenue_date, sum(revenue) from fct_revenue_daily group by 1 order by 1"
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        con.execute(sql).fetchall()
+        best = min(best, time.perf_counter() - started)
+    return best, {}
+
+
+@task
+def kernels(count: int):
+    """The floor of a workbook run, part 1: start one kernel per notebook and run one cell."""
+    import tempfile
+
+    import nbformat
+    import papermill
+
+    folder = Path(tempfile.mkdtemp(prefix="fanout-floor-"))
+    notebook = folder / "empty.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1 + 1")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, notebook)
+    started = time.perf_counter()
+    for i in range(count):
+        papermill.execute_notebook(
+            str(notebook),
+            str(folder / f"out-{i}.ipynb"),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
+    return time.perf_counter() - started, {"kernels": count}
+
+
+@task
+def builds(data_dir: str, build_dir: str):
+    """The floor of a workbook run, part 2: one forced build per revision, dbt import included
+    (a workbook run cannot avoid it either)."""
+    started = time.perf_counter()
+    from fanout import warehouse
+
+    for revision in warehouse.REVISIONS:
+        warehouse.build(revision, data_dir, build_dir, force=True)
+    return time.perf_counter() - started, {"builds": len(warehouse.REVISIONS)}
+
+
+@task
+def dbt_parse(project: str, target: str):
+    """dbt's own parse of a project (no partial parsing): the manifest the lint reads."""
+    from dbt.cli.main import dbtRunner
+
+    args = ["parse", "--project-dir", project, "--profiles-dir", project]
+    args += ["--target-path", target, "--log-path", target, "--no-partial-parse"]
+    args += ["--log-level", "none", "--no-send-anonymous-usage-stats"]
+    started = time.perf_counter()
+    outcome = dbtRunner().invoke(args)
+    seconds = time.perf_counter() - started
+    if not outcome.success:
+        raise RuntimeError(f"dbt parse failed: {outcome.exception}")
+    manifest = json.loads((Path(target) / "manifest.json").read_text())
+    models = sum(1 for n in manifest["nodes"].values() if n["resource_type"] == "model")
+    return seconds, {"models": models}
+
+
+@task
+def lint_predict(manifest: str):
+    """fanout's lint and static fan-out prediction over a manifest."""
+    from fanout import lineage
+
+    started = time.perf_counter()
+    graph = lineage.load(manifest)
+    findings = lineage.check(graph)
+    seconds = time.perf_counter() - started
+    models = sum(1 for n in graph.nodes.values() if n.resource_type == "model")
+    fanouts = sum(1 for f in findings if f.rule in ("fan-out", "sum-over-fan-out"))
+    return seconds, {"models": models, "fan_out_findings": fanouts}
+
+
+def main(argv: list[str]) -> int:
+    name, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    seconds, answer = TASKS[name](**args)
+    print(json.dumps({"seconds": seconds, "answer": answer}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
