@@ -148,6 +148,7 @@ def kernels(count: int):
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     return time.perf_counter() - started, {"kernels": count}
 

@@ -142,13 +142,24 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0 if built.ok else 1
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 16, got {value}")
+    return value
+
+
 def cmd_workbook(args: argparse.Namespace) -> int:
     from fanout.workbook import run, select
 
     params = _params(args)
     chosen = select(args.only)
     started = time.perf_counter()
-    done = run(params, in_place=args.in_place, notebooks=chosen)
+    jobs = {} if args.jobs is None else {"jobs": args.jobs}
+    done = run(params, in_place=args.in_place, notebooks=chosen, **jobs)
     if args.in_place:
         print(f"refreshed {len(done.executed)} notebooks in place")
         return 0
@@ -691,7 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bld.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     common(bld)
-    _add_parameters(bld, (*DATASET_FIELDS, "build_dir"))
+    _add_parameters(bld, (*DATASET_FIELDS, "build_dir", "raw_format"))
     bld.set_defaults(func=cmd_build)
 
     wb = sub.add_parser(
@@ -714,6 +725,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--in-place",
         action="store_true",
         help="refresh the committed notebooks (default parameters only)",
+    )
+    wb.add_argument(
+        "--jobs",
+        metavar="N",
+        type=_jobs,
+        default=None,
+        help="notebooks executed at once, each in its own kernel (default: 2, or 1 on one core)",
     )
     _add_parameters(wb, [f.name for f in PARAMETERS])
     wb.set_defaults(func=cmd_workbook, format="text")

@@ -120,8 +120,8 @@ def check_sql(relation: str | exp.Expression, key: Sequence[str], examples: int 
     keys are counted once into a materialized CTE that both parts read. The examples come
     as a list of structs `{k0, ..., n_rows}`, most rows first, ties by key."""
     query = _summary(relation, key)
-    query.find(exp.CTE).set("materialized", True)
     if examples:
+        query.find(exp.CTE).set("materialized", True)
         keys = [exp.column(k) for k in key]
         n = exp.column("n_rows")
         worst = (

@@ -90,7 +90,7 @@ def replay(
         (model, at): (rows, keys)
         for rev in builds
         for model, at, rows, keys in history.counts(
-            con, rev, [p.at for p in points if p.revision == rev]
+            con, rev, [p.at for p in points if p.revision == rev], models=("stg_orders",)
         )
     }
     monitor = next(

@@ -106,8 +106,11 @@ def _first_point_after(column: str, points: list[dt.datetime]) -> str:
     )
 
 
-def counts(con, db: str, points: list[dt.datetime]) -> list[tuple[str, dt.datetime, int, int]]:
-    """(model, built_at, rows, distinct keys) at each point, for the models in build `db`.
+def counts(
+    con, db: str, points: list[dt.datetime], models: tuple[str, ...] | None = None
+) -> list[tuple[str, dt.datetime, int, int]]:
+    """(model, built_at, rows, distinct keys) at each point, for the models in build `db`
+    (or only the named ones).
 
     `db` is the alias of a build attached to `con` (see `fanout.warehouse.attach`). Each row
     is assigned to the first build after it appears; a key, to the first build after its
@@ -120,7 +123,7 @@ def counts(con, db: str, points: list[dt.datetime]) -> list[tuple[str, dt.dateti
     out = []
     for model, rows_sql in MODELS.items():
         needed = {"stg_orders", model} if model != "fct_revenue_daily" else {"stg_orders"}
-        if not needed <= present or model not in present:
+        if not needed <= present or model not in present or model not in (models or MODELS):
             continue
         sql = f"""
             with r as ({rows_sql.format(db=db)}),
