@@ -24,6 +24,9 @@ from fanout.exercises import HINTS, Seat
 from .conftest import read_raw
 
 pytestmark = pytest.mark.xdist_group("training")
+# The wrong answers' tests build their own variants: a group of their own (with its own
+# copy of the session) can run beside the correct seats and the grader on another worker.
+HINT_GROUP = pytest.mark.xdist_group("training-hints")
 
 N_SEATS = 4
 CORRECT = ("seat-01", "seat-02", "seat-03")
@@ -295,6 +298,7 @@ def test_unanswered_exercises_say_so_without_building(session_dir):
     assert exercises.check_fix(seat).status == "not answered"
 
 
+@HINT_GROUP
 @pytest.mark.parametrize(
     ("answers", "check", "hint"),
     [
@@ -346,6 +350,7 @@ having count(*) > 1
 """
 
 
+@HINT_GROUP
 @pytest.mark.parametrize(
     ("sql", "hint", "detail"),
     [
@@ -403,6 +408,7 @@ def _only_staging_solution(project: Path) -> None:
         _write(project, rel, (fix / rel).read_text())
 
 
+@HINT_GROUP
 @pytest.mark.parametrize(
     ("change", "check", "hint", "detail"),
     [

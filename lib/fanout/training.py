@@ -488,6 +488,10 @@ def _session(folder: Path) -> dict[str, Any]:
         raise ParameterError(f"cannot read {marker}: {exc}") from None
     if not isinstance(session, dict) or session.get("version") != SESSION_VERSION:
         raise ParameterError(f"{marker} is not a training session this version can grade")
+    for entry in session.get("seats", []):
+        name = entry.get("folder") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not re.fullmatch(r"seat-\d+(-[a-z0-9-]+)?", name):
+            raise ParameterError(f"{marker} names a seat folder that is not a seat: {name!r}")
     return session
 
 
