@@ -132,11 +132,16 @@ def select(names: str | None) -> list[Path]:
 
 def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> None:
     """Build what the notebooks need in this one process (dbt is imported once), so that each
-    notebook finds its builds ready and reuses them."""
+    notebook finds its builds ready and reuses them. One progress line per step."""
     from fanout import history, warehouse
 
+    builds = {}
+    for rev in warehouse.REVISIONS:
+        started = time.perf_counter()
+        builds[rev] = warehouse.build(rev, data_dir, build)
+        done = "reused" if builds[rev].reused else "built"
+        say(f"warehouse: {rev} {done} in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
-    builds = {rev: warehouse.build(rev, data_dir, build) for rev in warehouse.REVISIONS}
     warehouse.run_tests(
         "fix",
         builds["enrichment"].database,
@@ -145,10 +150,9 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> None:
         build_dir=build,
     )
     history.rebuild_at(params, params.pr_deployed_at, data_dir, build)
-    made = [rev for rev, b in builds.items() if not b.reused]
     say(
-        f"warehouse: {', '.join(made) or 'all builds'} {'built' if made else 'reused'} "
-        f"in {time.perf_counter() - started:.1f} s"
+        "warehouse: the fix's tests on the PR's tables and the rebuild at the PR's deploy "
+        f"ready in {time.perf_counter() - started:.1f} s"
     )
 
 
@@ -211,7 +215,9 @@ def run(
     notebooks = notebooks or notebook_paths()
     build = params.build_path(project_root())
     say("dataset: preparing and validating")
+    started = time.perf_counter()
     data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
+    say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
     _prepare_builds(params, data_dir, build, say)
 
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:

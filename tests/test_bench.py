@@ -1,0 +1,128 @@
+"""The scale presets and the benchmark harness (not the benchmarks: those are `make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.common import Run, summarise
+from bench.project import write_project
+from bench.report import table
+from fanout import lineage
+from fanout.generate import order_counts
+from fanout.params import Params, load_yaml
+from fanout.paths import project_root
+
+ROOT = project_root()
+
+
+@pytest.mark.parametrize(
+    ("preset", "orders", "fmt"),
+    [
+        ("small", 482, "csv"),
+        ("default", 4_157, "csv"),
+        ("1m", 999_054, "parquet"),
+        ("10m", 9_987_699, "parquet"),
+    ],
+)
+def test_scale_presets_give_their_advertised_size(preset, orders, fmt):
+    params = load_yaml(ROOT / "params" / f"{preset}.yaml")
+    assert int(order_counts(params).sum()) == orders
+    assert params.raw_format == fmt
+    assert params.is_default_dataset() == (preset == "default")
+    # the timeline fits the data: the same check every notebook makes first
+    from fanout import timeline
+
+    timeline.check(params)
+
+
+def test_the_default_preset_is_the_default():
+    assert load_yaml(ROOT / "params" / "default.yaml") == Params()
+
+
+def test_summary_takes_medians_and_ratios_against_the_first_contender():
+    runs = [
+        Run("grain", "10m", "fast", 1, 1.0, 100.0, {"rows": 5}),
+        Run("grain", "10m", "slow", 1, 30.0, 900.0, {"rows": 5}),
+        Run("grain", "10m", "fast", 2, 3.0, 300.0, {"rows": 5}),
+        Run("grain", "10m", "slow", 2, 10.0, 500.0, {"rows": 5}),
+        Run("grain", "10m", "fast", 3, 2.0, 200.0, {"rows": 5}),
+        Run("grain", "10m", "slow", 3, 20.0, 1100.0, {"rows": 5}),
+    ]
+    fast, slow = summarise(runs)
+    assert (fast.seconds, fast.peak_mib, fast.runs) == (2.0, 200.0, 3)
+    assert (slow.seconds, slow.peak_mib) == (20.0, 900.0)
+    text = table("scale", runs)
+    assert "10.00x" in text and "4.50x" in text  # time and memory against "fast"
+
+
+def test_targets_are_reported_met_or_missed():
+    runs = [
+        Run("grain", "10m", "fanout grain.check", 1, 2.5, 400.0),
+        Run("grain", "10m", "pandas", 1, 20.0, 4000.0),
+    ]
+    text = table("grain", runs)
+    assert "grain check at 10M orders: 2.50 s (goal < 3 s) MET" in text
+    assert "faster than pandas: 8.0x (goal ≥ 10x) MISSED" in text
+    assert "less memory than pandas: 10.0x (goal ≥ 5x) MET" in text
+
+
+def test_generated_project_has_exactly_the_planted_fan_outs(tmp_path):
+    """The lineage benchmark's project, at 100 models: dbt parses it, and the prediction finds
+    the planted fan-outs (every 25th mart) and nothing else."""
+    from fanout import warehouse
+
+    counts = write_project(tmp_path / "p", 100)
+    assert counts == {
+        "models": 100,
+        "staging": 10,
+        "intermediate": 30,
+        "marts": 60,
+        "planted_fan_outs": 2,
+    }
+    target = tmp_path / "p" / "target"
+    from dbt.cli.main import dbtRunner
+
+    warehouse._offline_env()
+    outcome = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(tmp_path / "p"),
+            "--profiles-dir",
+            str(tmp_path / "p"),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+            "--log-level",
+            "none",
+        ]
+    )
+    assert outcome.success
+    found = lineage.check(lineage.load(target / "manifest.json"))
+    assert sorted((f.model, f.rule) for f in found) == [
+        ("mart_24", "sum-over-fan-out"),
+        ("mart_49", "sum-over-fan-out"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nope"], "unknown benchmark 'nope'; known: generation, builds, grain"),
+        (["--scales", "5m", "grain"], "no preset params/5m.yaml"),
+        (["--repeat", "0", "grain"], "--repeat must be at least 1"),
+    ],
+)
+def test_bench_rejects_bad_arguments_before_any_work(argv, message):
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *argv], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (Path(ROOT) / "build" / "bench" / "nope").exists()
