@@ -268,7 +268,7 @@ def test_killing_a_run_at_any_point_keeps_the_previous_complete_run(tmp_path):
     complete = _snapshot(runs)
     assert (build / "report" / "index.html").exists()
     for delay in (1.5, 4.0, 8.0):
-        victim = _spawn(build=build)
+        victim = _spawn("--jobs", "1", build=build)  # one notebook at a time: a longer run
         time.sleep(delay)
         assert victim.poll() is None, "the run ended before it could be killed"
         os.killpg(victim.pid, signal.SIGKILL)
