@@ -2,7 +2,7 @@
 others and repeated, and summarising the runs as medians and ratios.
 
 Each measurement runs in its own Python process (`python -m bench.worker TASK ARGS`), so
-that its peak memory (`ru_maxrss`, from `os.wait4`) is its own and no contender inherits
+that its peak memory (the worker's own VmHWM) is its own and no contender inherits
 another's warm caches in the same interpreter. Contenders take turns within each repeat
 (A, B, C, A, B, C, ...), so a machine that slows down over time slows all of them alike.
 The worker times only the work itself; starting Python and importing libraries are left
@@ -75,8 +75,7 @@ def worker(task: str, args: dict[str, Any]) -> tuple[float, float, dict[str, Any
             stderr=err,
             env=env,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.wait()
         out.seek(0)
         err.seek(0)
         lines = out.read().strip().splitlines()
@@ -84,7 +83,7 @@ def worker(task: str, args: dict[str, Any]) -> tuple[float, float, dict[str, Any
             tail = " ".join(err.read().strip().splitlines()[-3:])
             raise BenchError(f"worker {task} failed (exit {proc.returncode}): {tail}")
     result = json.loads(lines[-1])
-    return result["seconds"], usage.ru_maxrss / 1024, result.get("answer", {})
+    return result["seconds"], result["peak_mib"], result.get("answer", {})
 
 
 def side_by_side(

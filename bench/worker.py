@@ -197,10 +197,21 @@ def lint_predict(manifest: str):
     return seconds, {"models": models, "fan_out_findings": fanouts}
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory (VmHWM). Not `ru_maxrss`: Linux keeps that across
+    exec, so a child would report its parent's peak whenever the parent's was higher."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> int:
     name, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
     seconds, answer = TASKS[name](**args)
-    print(json.dumps({"seconds": seconds, "answer": answer}))
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_mib(), "answer": answer}))
     return 0
 
 
