@@ -320,3 +320,20 @@ def test_report_summarises_the_findings_and_hides_code(executed, tmp_path):
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(
         ["index.html", *(f"{n}.html" for n in outputs)]
     )
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_no_notebook_pulls_a_whole_table_into_pandas(path: Path):
+    """Aggregate in DuckDB: every query a notebook turns into a DataFrame groups, filters to
+    one key or limits, so the same notebook runs at 10 million orders (params/10m.yaml)."""
+    import re
+
+    cells = json.loads(path.read_text())["cells"]
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code":
+            continue
+        assert "read_parquet" not in source and "read_csv" not in source
+        assert "fetchdf" not in source and "fetch_df" not in source
+        for query in re.findall(r'sql\(\s*f?"""(.*?)"""\s*\)\.df\(\)', source, re.S):
+            assert re.search(r"group by|limit \d|where \w+ = ", query, re.I), query
