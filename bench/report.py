@@ -126,7 +126,7 @@ def _targets_builds(s: Sequence[Summary]) -> list[Target]:
                 Target(
                     f"enrichment/baseline build time at {case} (the incident's slower build)",
                     f"{bug.seconds / base.seconds:.2f}x",
-                    "(measured)",
+                    "—",
                     None,
                 )
             )
