@@ -144,7 +144,7 @@ def _targets_lineage(s: Sequence[Summary]) -> list[Target]:
         Target(
             "static fan-out prediction over 500 models",
             f"{ours.seconds:.2f} s ({ours.seconds / parse.seconds:.2f}x dbt parse)",
-            "(measured)",
+            "—",
             None,
         )
     ]
