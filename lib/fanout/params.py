@@ -109,7 +109,18 @@ def _param(default: Any, help: str, check: Callable[[str, Any], Any], group: str
 
 
 # Project folders a run must never write into.
-PROTECTED = ("data", "warehouse", "notebooks", "lib", "tests", ".git", ".ci")
+PROTECTED = (
+    "data",
+    "warehouse",
+    "notebooks",
+    "lib",
+    "tests",
+    "params",
+    "bench",
+    "docs",
+    ".git",
+    ".ci",
+)
 
 # Bump when the generator's output for the same parameters changes.
 GENERATOR_VERSION = 1
