@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ from bench.common import (
     Run,
     say,
     side_by_side,
+    worker,
     write_runs,
 )
 
@@ -191,22 +193,17 @@ def _workbook_params(build_dir: Path, scale: str = "default") -> Path:
 
 
 def _fanout_workbook(params: Path) -> tuple[float, float]:
+    """`fanout workbook --params` as a user runs it: wall seconds, peak MiB of its tree."""
     from bench.treepeak import run_tree
 
     code, seconds, peak = run_tree(
         [str(Path(sys.executable).parent / "fanout"), "workbook", "--params", str(params)],
-        stdout=subprocess_devnull(),
-        stderr=subprocess_devnull(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     if code != 0:
         raise BenchError(f"fanout workbook --params {params} failed (exit {code})")
     return seconds, peak / 2**20
-
-
-def subprocess_devnull():
-    import subprocess
-
-    return subprocess.DEVNULL
 
 
 def bench_workbook(repeat: int, scales: tuple[str, ...]) -> list[Run]:
@@ -232,8 +229,6 @@ def bench_workbook(repeat: int, scales: tuple[str, ...]) -> list[Run]:
                 {"data_dir": str(default_data_dir()), "build_dir": str(WORK / "floor-builds")},
             ),
         ):
-            from bench.common import worker
-
             seconds, peak, answer = worker(task, args)
             runs.append(Run("workbook", "default", name, i + 1, seconds, peak, answer))
             say(f"  default · {name} · run {i + 1}/{repeat}: {seconds:.1f} s")
