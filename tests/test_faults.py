@@ -389,3 +389,27 @@ def test_raw_data_is_never_written(capsys):
     from fanout.raw import verify_checksums
 
     assert verify_checksums(ROOT / "data" / "raw") == []
+
+
+def test_after_a_failing_notebook_no_other_starts_and_the_first_failure_is_raised(monkeypatch):
+    """Two notebooks at a time: 02 fails while 01 still runs; 03-06 never start, 01 finishes,
+    and the error raised is 02's."""
+    from fanout import workbook
+    from fanout.errors import NotebookError
+
+    started, finished = [], []
+
+    def fake(nb, out, values, **kw):
+        started.append(nb.name)
+        if nb.name == "02":
+            time.sleep(0.1)
+            raise NotebookError("02.ipynb, cell 4: boom")
+        time.sleep(0.6 if nb.name == "01" else 0.01)
+        finished.append(nb.name)
+        return workbook.Executed(nb.name, out, 0.0)
+
+    monkeypatch.setattr(workbook, "execute", fake)
+    notebooks = [Path(f"{i:02d}") for i in range(1, 7)]
+    with pytest.raises(NotebookError, match="02.ipynb, cell 4: boom"):
+        workbook._execute_all(notebooks, lambda nb: nb, {}, 2, lambda line: None)
+    assert started == ["01", "02"] and finished == ["01"]

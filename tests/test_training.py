@@ -19,7 +19,7 @@ import pytest
 
 from fanout import exercises
 from fanout.cli import main
-from fanout.exercises import HINTS, Seat
+from fanout.exercises import EXERCISES, HINTS, Seat
 
 from .conftest import read_raw
 
@@ -72,7 +72,7 @@ def _seat(session_dir: Path, folder: str, project: Path | None = None) -> Seat:
 
 
 def _factor(sheet, folder: str) -> float:
-    return round(float(sheet[folder]["inflation_factor"]), 2)
+    return float(sheet[folder]["inflation_factor_answer"])
 
 
 WRONG_GRAIN_TEST = """\
@@ -169,6 +169,8 @@ def test_trainer_sheet_matches_each_seats_raw_files(session_dir, sheet):
         assert Decimal(row["finance_revenue"]) == sum(facts.finance.values()) == facts.total_amount
         assert Decimal(row["overstated_by"]) == facts.fanned_amount - facts.total_amount
         assert Decimal(row["inflation_factor"]) == facts.weighted_items.quantize(Decimal("0.0001"))
+        exact_2dp = facts.weighted_items.quantize(Decimal("0.01"))  # rounded once, not twice
+        assert Decimal(row["inflation_factor_answer"]) == exact_2dp
         observed = Decimal(facts.items) / Decimal(facts.orders)
         assert Decimal(row["mean_items_per_order_observed"]) == observed.quantize(Decimal("0.0001"))
         assert int(row["stg_orders_rows_enrichment"]) == facts.items
@@ -176,7 +178,7 @@ def test_trainer_sheet_matches_each_seats_raw_files(session_dir, sheet):
         assert Decimal(row["fixed_revenue"]) == facts.total_amount
     text = (session_dir / "trainer-sheet.md").read_text()
     first = sheet["seat-01"]
-    assert f"| seat-01 | - | {float(first['inflation_factor']):.2f} |" in text
+    assert f"| seat-01 | - | {first['inflation_factor_answer']} |" in text
 
 
 def test_same_arguments_give_the_same_bytes(tmp_path, capsys):
@@ -482,3 +484,44 @@ def test_grade_runs_every_seats_notebooks_and_reports_each_exercise(submitted, s
     ]
     assert hints == [HINTS["find-downstream"], HINTS["test-wrong-column"], HINTS["fix-distinct"]]
     assert {f: _tree(submitted / f) for f in (*CORRECT, WRONG)} == seats_before
+
+
+@pytest.mark.parametrize(
+    "out",
+    ["{session}", "{session}/seat-01", "{session}/seat-01/graded", "notebooks/graded"],
+    ids=["the-session", "a-seat", "inside-a-seat", "project-sources"],
+)
+def test_grading_into_a_seat_or_the_sources_is_refused(capsys, session_dir, out):
+    before = _tree(session_dir)
+    code, text, err = _run(capsys, "grade", session_dir, "--out", out.format(session=session_dir))
+    assert code == 2 and text == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "overlaps the seat folder" in err or "inside the project's notebooks/" in err
+    assert _tree(session_dir) == before
+
+
+def test_a_broken_submission_is_a_row_not_the_end_of_grading(capsys, tmp_path):
+    out = tmp_path / "session"
+    assert main(["training", "prepare", "--seats", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    seat = out / "seat-01"
+    for stem, _, _ in EXERCISES:
+        (seat / f"{stem}.ipynb").write_text("not json")
+    (seat / "project" / "dbt_project.yml").unlink()  # nothing to build either
+    code, text, err = _run(capsys, "grade", out)
+    assert code == 1 and "Traceback" not in err
+    rows = [re.split(r"\s{2,}", line) for line in text.splitlines()[1:-1]]
+    assert [r[0] for r in rows] == ["seat-01"] * 3
+    assert all(r[2].startswith("error: NotJSONError") for r in rows), rows
+    assert text.splitlines()[-1] == "0 of 3 exercises passed"
+
+
+def test_a_name_without_latin_letters_still_gets_its_own_seat(capsys, tmp_path):
+    names = tmp_path / "names.csv"
+    names.write_text("name\n李雷\nAna\n", encoding="utf-8")
+    out = tmp_path / "session"
+    code, _, err = _run(capsys, "training", "prepare", "--seats", names, "--out", out)
+    assert code == 0, err
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert folders[1] == "seat-02-ana"
+    assert re.fullmatch(r"seat-01-trainee-[0-9a-f]{8}", folders[0])

@@ -427,7 +427,7 @@ def _check_factor(answer: Any, factor: float, mean_items: float) -> Check:
     if isinstance(answer, bool) or not isinstance(answer, int | float | Decimal):
         return Check(name, "fail", f"give a number, got {answer!r}", HINTS["find-factor"])
     answer = float(answer)
-    if abs(answer - factor) <= 0.005:
+    if abs(answer - factor) <= 0.005 + 1e-9:  # to two decimals, either side of a tie
         return Check(name, "pass", f"{factor:.2f}")
     if abs(answer - 1 / factor) <= 0.005:
         return Check(name, "fail", f"not {answer:g}", HINTS["find-factor-upside-down"])

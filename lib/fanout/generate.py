@@ -221,7 +221,7 @@ def generate(
     counts = order_counts(params)
     total_orders = int(counts.sum())
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(out_dir.parent)
+    clean_stale(out_dir.parent, prefix=f".{out_dir.name}.")  # only our own leftovers
     staging = Path(
         tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent)
     )

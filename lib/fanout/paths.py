@@ -91,15 +91,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clean_stale(folder: Path) -> list[Path]:
+def clean_stale(folder: Path, prefix: str = ".") -> list[Path]:
     """Remove what killed runs left in `folder`: `.NAME.tmp-PID-*` and `.NAME.old-PID-*`
-    entries whose process is gone. Returns what was removed."""
+    entries whose process is gone (only those starting with `prefix`: in a folder that is
+    not ours, pass `.NAME.`). Returns what was removed."""
     removed = []
     if not folder.is_dir():
         return removed
     for entry in folder.iterdir():
         name = entry.name
-        if not name.startswith(".") or not (".tmp-" in name or ".old-" in name):
+        if not name.startswith(prefix) or not (".tmp-" in name or ".old-" in name):
             continue
         tail = name.split(".tmp-" if ".tmp-" in name else ".old-", 1)[1]
         pid = tail.split("-", 1)[0]

@@ -109,8 +109,13 @@ def derive(session_seed: int, key: str) -> tuple[int, dt.date, int, float]:
 
 
 def _slug(name: str) -> str:
+    """A folder-safe form of a name; a name with no Latin letters or digits (李雷) gets a
+    short digest instead, so it still has a folder of its own."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    if slug or not name.strip():
+        return slug
+    return "trainee-" + hashlib.sha256(name.strip().encode()).hexdigest()[:8]
 
 
 def _names(path: Path) -> list[str]:
@@ -201,6 +206,8 @@ def expected_answers(data_dir: Path) -> dict[str, Any]:
         "broken_model": "stg_orders",
         "grain": "order_id",
         "inflation_factor": f"{dashboard / finance:.4f}",
+        # the answer to two decimals, rounded once from the exact ratio (not from the above)
+        "inflation_factor_answer": f"{dashboard / finance:.2f}",
         "mean_items_per_order_observed": f"{items / orders:.4f}",
         "dashboard_revenue": f"{dashboard:.2f}",
         "finance_revenue": f"{finance:.2f}",
@@ -224,6 +231,7 @@ SHEET_COLUMNS = (
     "broken_model",
     "grain",
     "inflation_factor",
+    "inflation_factor_answer",
     "mean_items_per_order_observed",
     "dashboard_revenue",
     "finance_revenue",
@@ -257,7 +265,7 @@ def _sheet_md(rows: list[dict[str, Any]], session_seed: int) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r['folder']} | {r['name'] or '-'} | {float(r['inflation_factor']):.2f} | "
+            f"| {r['folder']} | {r['name'] or '-'} | {r['inflation_factor_answer']} | "
             f"{float(r['mean_items_per_order_observed']):.2f} | {r['orders']} | "
             f"{r['stg_orders_rows_enrichment']} | {r['grain_test_failing_rows']} | "
             f"{r['dashboard_revenue']} | {r['finance_revenue']} |"
@@ -395,7 +403,7 @@ def prepare(
                 "(and the trainees' work in it)"
             )
     out.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(out.parent)
+    clean_stale(out.parent, prefix=f".{out.name}.")  # only this folder's own leftovers
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     work.chmod(0o755)
     try:
@@ -522,8 +530,15 @@ def grade(
     session = _session(folder)
     out = Path(out).resolve() if out else folder / "graded"
     seats = session["seats"]
-    if out.is_relative_to(folder) and any(out.is_relative_to(folder / s["folder"]) for s in seats):
-        raise ParameterError(f"--out {out} is inside a seat's folder; the seats are not written")
+    _check_out(out)
+    for s in seats:
+        seat_dir = folder / s["folder"]
+        for graded in (out / s["folder"], out):
+            if graded == seat_dir or seat_dir in graded.parents or graded in seat_dir.parents:
+                raise ParameterError(
+                    f"--out {out} overlaps the seat folder {seat_dir}; the seats are never "
+                    "written (the default is FOLDER/graded)"
+                )
     rows = []
     for i, entry in enumerate(seats, 1):
         seat_dir = folder / entry["folder"]
@@ -531,7 +546,9 @@ def grade(
         say(f"[{i}/{len(seats)}] {entry['folder']} ...")
         if not seat_dir.is_dir():
             rows += [
-                GradeRow(entry["folder"], entry["name"], ex, "missing", detail="no seat folder")
+                GradeRow(
+                    entry["folder"], entry.get("name", ""), ex, "missing", detail="no seat folder"
+                )
                 for _, ex, _ in EXERCISES
             ]
             continue
@@ -556,7 +573,7 @@ def _grade_one(entry, seat_dir: Path, graded: Path, stem: str, exercise: str, va
     from fanout.errors import NotebookError
 
     notebook = seat_dir / f"{stem}.ipynb"
-    row = {"seat": entry["folder"], "name": entry["name"], "exercise": exercise}
+    row = {"seat": entry["folder"], "name": entry.get("name", ""), "exercise": exercise}
     if not notebook.is_file():
         return GradeRow(**row, status="missing", detail=f"no {notebook.name}")
     executed = graded / notebook.name
@@ -564,6 +581,9 @@ def _grade_one(entry, seat_dir: Path, graded: Path, stem: str, exercise: str, va
         execute(notebook, executed, values, cwd=graded, keep_failed=True)
     except NotebookError as exc:
         return GradeRow(**row, status="error", detail=str(exc), executed=str(executed))
+    except Exception as exc:  # an unreadable notebook, a dead kernel, a timeout: this row only
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return GradeRow(**row, status="error", detail=detail)
     found = [r for r in results(executed) if r.get("exercise") == exercise]
     if not found:
         return GradeRow(

@@ -156,6 +156,10 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> None:
     )
 
 
+class _NotStarted(Exception):
+    """A notebook left out because another one failed first."""
+
+
 def _execute_all(
     notebooks: list[Path],
     target: Callable[[Path], Path],
@@ -166,23 +170,30 @@ def _execute_all(
     """Execute `notebooks`, `jobs` at a time; results in notebook order. After a failure no
     new notebook starts, the running ones finish, and the first failure (in notebook order)
     is raised."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     total = len(notebooks)
+    failed = threading.Event()
 
     def one(i: int, nb: Path) -> Executed:
+        if failed.is_set():
+            raise _NotStarted(nb.name)
         say(f"[{i}/{total}] {nb.stem} ...")
-        ran = execute(nb, target(nb), values)
+        try:
+            ran = execute(nb, target(nb), values)
+        except BaseException:
+            failed.set()
+            raise
         say(f"[{i}/{total}] {nb.stem} done in {ran.seconds:.1f} s")
         return ran
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook") as pool:
         futures = [pool.submit(one, i, nb) for i, nb in enumerate(notebooks, 1)]
-        for future in futures:
-            if future.exception() is not None:
-                for other in futures:
-                    other.cancel()
-                break
+    errors = [f.exception() for f in futures]
+    first = next((e for e in errors if e is not None and not isinstance(e, _NotStarted)), None)
+    if first is not None:
+        raise first
     return [f.result() for f in futures]
 
 
