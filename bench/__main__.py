@@ -206,21 +206,19 @@ def _fanout_workbook(params: Path) -> tuple[float, float]:
     return seconds, peak / 2**20
 
 
+FLOOR = "floor: kernels + builds"
+
+
 def bench_workbook(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    """Per repeat: the floor's two parts, their sum (the reference of the ratios), then the
+    workbook from an empty build folder and again with its builds."""
     from fanout import workbook
     from fanout.paths import default_data_dir
 
     notebooks = len(workbook.notebook_paths())
     runs = []
     for i in range(repeat):
-        folder = WORK / "workbook-default"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        params = _workbook_params(folder)
-        for label in ("cold (empty build folder)", "warm (builds reused)"):
-            seconds, peak = _fanout_workbook(params)
-            runs.append(Run("workbook", "default", label, i + 1, seconds, peak))
-            say(f"  default · {label} · run {i + 1}/{repeat}: {seconds:.1f} s, {peak:,.0f} MiB")
+        parts = []
         for name, task, args in (
             ("floor: kernels", "kernels", {"count": notebooks}),
             (
@@ -230,8 +228,19 @@ def bench_workbook(repeat: int, scales: tuple[str, ...]) -> list[Run]:
             ),
         ):
             seconds, peak, answer = worker(task, args)
-            runs.append(Run("workbook", "default", name, i + 1, seconds, peak, answer))
+            parts.append(Run("workbook", "default", name, i + 1, seconds, peak, answer))
             say(f"  default · {name} · run {i + 1}/{repeat}: {seconds:.1f} s")
+        total = sum(p.seconds for p in parts)
+        runs.append(Run("workbook", "default", FLOOR, i + 1, total, max(p.peak_mib for p in parts)))
+        folder = WORK / "workbook-default"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        params = _workbook_params(folder)
+        for label in ("cold (empty build folder)", "warm (builds reused)"):
+            seconds, peak = _fanout_workbook(params)
+            runs.append(Run("workbook", "default", label, i + 1, seconds, peak))
+            say(f"  default · {label} · run {i + 1}/{repeat}: {seconds:.1f} s, {peak:,.0f} MiB")
+        runs += parts
     shutil.rmtree(WORK / "workbook-default", ignore_errors=True)
     return runs
 
@@ -282,8 +291,15 @@ BENCHMARKS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m bench",
         description=__doc__.split("\n\n")[0],
         epilog="\n".join(__doc__.split("\n\n")[2:]),
@@ -318,7 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         fn, default_repeat = BENCHMARKS[name]
         say(f"== {name}")
         started = time.perf_counter()
-        runs = fn(args.repeat or default_repeat, scales)
+        try:
+            runs = fn(args.repeat or default_repeat, scales)
+        except BenchError as exc:  # a contender failed or the contenders disagree
+            print(f"python -m bench: {name}: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 1
         write_runs(name, runs)
         print(report.table(name, runs))
         say(f"== {name} done in {time.perf_counter() - started:.0f} s")

@@ -186,6 +186,7 @@ def write_runs(name: str, runs: Sequence[Run]) -> Path:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.csv"
+    (RESULTS / f"{name}.machine.txt").write_text(machine() + "\n")  # where these ran
     keys = sorted({k for r in runs for k in r.answer})
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -203,6 +204,12 @@ def write_runs(name: str, runs: Sequence[Run]) -> Path:
                 ]
             )
     return path
+
+
+def read_machine(name: str) -> str:
+    """The machine a benchmark's results were measured on (as `write_runs` recorded it)."""
+    path = RESULTS / f"{name}.machine.txt"
+    return path.read_text().strip() if path.exists() else "unknown"
 
 
 def read_runs(name: str) -> list[Run]:

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench.common import RESULTS, ROOT, Run, Summary, machine, read_runs, summarise
+from bench.common import RESULTS, ROOT, Run, Summary, read_machine, read_runs, summarise
 
 MARKDOWN = ROOT / "BENCHMARKS.md"
 ORDER = ("generation", "builds", "grain", "workbook", "lineage", "scale")
@@ -19,6 +20,7 @@ class Target:
     value: str
     goal: str
     met: bool | None  # None: a measurement the issue asks for, without a goal
+    remedy: str = ""  # when missed: why, and the next step
 
     @property
     def verdict(self) -> str:
@@ -29,7 +31,7 @@ def _get(summaries: Sequence[Summary], case: str, contender: str) -> Summary | N
     return next((s for s in summaries if s.case == case and s.contender == contender), None)
 
 
-def _targets_generation(s: Sequence[Summary]) -> list[Target]:
+def _targets_generation(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
     out = []
     best = _get(s, "10m", "parquet")
     if best:
@@ -40,6 +42,8 @@ def _targets_generation(s: Sequence[Summary]) -> list[Target]:
                 f"{rate / 1e6:.2f} M/s",
                 "≥ 5 M/s",
                 rate >= 5e6,
+                "NumPy's Poisson draws and Parquet encoding share two cores; next: draw the "
+                "days of a chunk in a second thread",
             )
         )
         out.append(
@@ -48,6 +52,7 @@ def _targets_generation(s: Sequence[Summary]) -> list[Target]:
                 f"{best.peak_mib:,.0f} MiB",
                 "< 2,048 MiB",
                 best.peak_mib < 2048,
+                "two chunks are held at once; next: a smaller CHUNK_ROWS",
             )
         )
     csv = _get(s, "10m", "csv")
@@ -58,46 +63,65 @@ def _targets_generation(s: Sequence[Summary]) -> list[Target]:
                 f"{csv.peak_mib:,.0f} MiB",
                 "< 2,048 MiB",
                 csv.peak_mib < 2048,
+                "two chunks are held at once; next: a smaller CHUNK_ROWS",
             )
         )
     return out
 
 
-def _targets_grain(s: Sequence[Summary]) -> list[Target]:
+def _targets_grain(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
     ours, pandas = _get(s, "10m", "fanout grain.check"), _get(s, "10m", "pandas")
     if not ours:
         return []
-    out = [Target("grain check at 10M orders", f"{ours.seconds:.2f} s", "< 3 s", ours.seconds < 3)]
+    why = (
+        "DuckDB's hash aggregate over every key dominates; next: skip the examples when no "
+        "key repeats"
+    )
+    out = [
+        Target("grain check at 10M orders", f"{ours.seconds:.2f} s", "< 3 s", ours.seconds < 3, why)
+    ]
     if pandas:
         t, m = pandas.seconds / ours.seconds, pandas.peak_mib / ours.peak_mib
-        out.append(Target("… faster than pandas", f"{t:.1f}x", "≥ 10x", t >= 10))
-        out.append(Target("… less memory than pandas", f"{m:.1f}x", "≥ 5x", m >= 5))
+        out.append(Target("… faster than pandas", f"{t:.1f}x", "≥ 10x", t >= 10, why))
+        out.append(Target("… less memory than pandas", f"{m:.1f}x", "≥ 5x", m >= 5, why))
     return out
 
 
-def _targets_workbook(s: Sequence[Summary]) -> list[Target]:
+def _targets_workbook(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
     cold = _get(s, "default", "cold (empty build folder)")
-    kernels, builds = _get(s, "default", "floor: kernels"), _get(s, "default", "floor: builds")
-    if not (cold and kernels and builds):
+    floor = _get(s, "default", "floor: kernels + builds")
+    if not (cold and floor):
         return []
-    floor = kernels.seconds + builds.seconds
+    by_repeat: dict[int, dict[str, float]] = {}
+    for r in runs:
+        by_repeat.setdefault(r.repeat, {})[r.contender] = r.seconds
+    ratios = [
+        v["cold (empty build folder)"] / v["floor: kernels + builds"]
+        for v in by_repeat.values()
+        if "cold (empty build folder)" in v and "floor: kernels + builds" in v
+    ]
+    ratio = statistics.median(ratios)
     return [
         Target(
             "make workbook at the defaults, from an empty build folder",
             f"{cold.seconds:.1f} s",
             "< 60 s",
             cold.seconds < 60,
+            "the three dbt builds and six kernel starts dominate; next: fewer, larger notebooks",
         ),
         Target(
-            "… against its floor (kernels + builds)",
-            f"{cold.seconds / floor:.2f}x of {floor:.1f} s",
+            "… against its floor (6 kernel starts + 3 builds, one after another)",
+            f"{ratio:.2f}x (median of per-run ratios {', '.join(f'{x:.2f}' for x in ratios)}; "
+            f"floor {floor.seconds:.1f} s)",
             "≤ 2x",
-            cold.seconds <= 2 * floor,
+            ratio <= 2,
+            "each notebook's imports and queries come on top of its kernel start; next: keep "
+            "one warm kernel per worker between notebooks",
         ),
     ]
 
 
-def _targets_scale(s: Sequence[Summary]) -> list[Target]:
+def _targets_scale(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
     run = _get(s, "10m", "make workbook, empty build folder")
     if not run:
         return []
@@ -107,17 +131,19 @@ def _targets_scale(s: Sequence[Summary]) -> list[Target]:
             f"{run.seconds / 60:.1f} min",
             "< 10 min",
             run.seconds < 600,
+            "notebooks 05 and 06 scan every build; next: share the history counts between them",
         ),
         Target(
             "… peak memory (all processes)",
             f"{run.peak_mib / 1024:.2f} GiB",
             "< 8 GiB",
             run.peak_mib < 8192,
+            "two notebooks' DuckDB sessions at once; next: a DuckDB memory_limit per session",
         ),
     ]
 
 
-def _targets_builds(s: Sequence[Summary]) -> list[Target]:
+def _targets_builds(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
     out = []
     for case in dict.fromkeys(x.case for x in s):
         base, bug = _get(s, case, "baseline"), _get(s, case, "enrichment")
@@ -133,7 +159,7 @@ def _targets_builds(s: Sequence[Summary]) -> list[Target]:
     return out
 
 
-def _targets_lineage(s: Sequence[Summary]) -> list[Target]:
+def _targets_lineage(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
     ours, parse = (
         _get(s, "500 models", "fanout lint + prediction"),
         _get(s, "500 models", "dbt parse"),
@@ -150,7 +176,7 @@ def _targets_lineage(s: Sequence[Summary]) -> list[Target]:
     ]
 
 
-TARGETS: dict[str, Callable[[Sequence[Summary]], list[Target]]] = {
+TARGETS: dict[str, Callable[[Sequence[Summary], Sequence[Run]], list[Target]]] = {
     "generation": _targets_generation,
     "builds": _targets_builds,
     "grain": _targets_grain,
@@ -186,9 +212,12 @@ NOTES = {
     "workbook": (
         "cold: `fanout workbook` from an empty build folder (validation, three dbt builds, "
         "six notebooks, the report), timed as a whole process; warm: the same again, builds "
-        "reused. The floor is what no run can avoid: starting one kernel per notebook "
-        "(papermill, one trivial cell each) plus one build per revision (dbt import "
-        "included). Ratio: against the floor."
+        "reused. The floor is what no run can avoid, measured in the same repeat: starting "
+        "one kernel per notebook (papermill, one trivial cell each, one after another) plus "
+        "one build per revision (dbt import included). The workbook runs two notebooks at a "
+        "time, so its kernel starts overlap: the floor is the issue's definition, not a "
+        "bound. Ratios: against the floor; the target takes the median of the per-repeat "
+        "ratios."
     ),
     "lineage": (
         "A generated project (50 staging, 150 intermediate, 300 marts; every 25th mart joins "
@@ -250,9 +279,10 @@ def table(name: str, runs: Sequence[Run]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     lines = [f"{TITLES[name]}"]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    for t in TARGETS[name](summaries):
+    for t in TARGETS[name](summaries, runs):
         lines.append(
             f"  target: {t.what}: {t.value} (goal {t.goal}) {t.verdict.strip('*').upper()}"
+            + (f": {t.remedy}" if t.met is False else "")
         )
     return "\n".join(lines) + "\n"
 
@@ -291,6 +321,7 @@ def write_all() -> None:
     """Charts and BENCHMARKS.md from every results file present."""
     sections = []
     summary_rows = []
+    machines = {name: read_machine(name) for name in ORDER if read_runs(name)}
     for name in ORDER:
         runs = read_runs(name)
         if not runs:
@@ -298,12 +329,15 @@ def write_all() -> None:
         summaries = summarise(runs)
         _chart(name, summaries)
         body = [f"## {TITLES[name]}", "", NOTES[name], ""]
+        if len(set(machines.values())) > 1:
+            body += [f"Measured on: {machines[name]}.", ""]
         body.append("| " + " | ".join(HEADER) + " |")
         body.append("|" + "---|" * len(HEADER))
         body += ["| " + " | ".join(r) + " |" for r in _rows(summaries)]
         body += ["", f"![{TITLES[name]}](bench/results/{name}.png)", ""]
-        for t in TARGETS[name](summaries):
-            summary_rows.append(f"| {t.what} | {t.value} | {t.goal} | {t.verdict} |")
+        for t in TARGETS[name](summaries, runs):
+            verdict = f"{t.verdict}: {t.remedy}" if t.met is False else t.verdict
+            summary_rows.append(f"| {t.what} | {t.value} | {t.goal} | {verdict} |")
         sections.append("\n".join(body))
     stamp = dt.datetime.fromtimestamp(
         max(p.stat().st_mtime for p in RESULTS.glob("*.csv")), dt.UTC
@@ -315,7 +349,11 @@ def write_all() -> None:
         "files in [bench/results/](bench/results/), one row per measurement. Medians over the",
         "runs; ratios are measured side by side in the same run.",
         "",
-        f"Machine: {machine()}.",
+        (
+            f"Machine: {next(iter(machines.values()))}."
+            if len(set(machines.values())) == 1
+            else "Machines: the results come from more than one; each section names its own."
+        ),
         f"Last results written: {stamp}.",
         "",
         "## Targets",

@@ -116,13 +116,16 @@ def test_generated_project_has_exactly_the_planted_fan_outs(tmp_path):
         (["nope"], "unknown benchmark 'nope'; known: generation, builds, grain"),
         (["--scales", "5m", "grain"], "no preset params/5m.yaml"),
         (["--repeat", "0", "grain"], "--repeat must be at least 1"),
+        (["--repeat", "x"], "argument --repeat: invalid int value: 'x'"),
     ],
 )
 def test_bench_rejects_bad_arguments_before_any_work(argv, message):
+    results = Path(ROOT) / "bench" / "results"
+    before = {p.name: p.stat().st_mtime_ns for p in results.iterdir()}
     done = subprocess.run(
         [sys.executable, "-m", "bench", *argv], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 2
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
-    assert not (Path(ROOT) / "build" / "bench" / "nope").exists()
+    assert {p.name: p.stat().st_mtime_ns for p in results.iterdir()} == before

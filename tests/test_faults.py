@@ -410,6 +410,6 @@ def test_after_a_failing_notebook_no_other_starts_and_the_first_failure_is_raise
 
     monkeypatch.setattr(workbook, "execute", fake)
     notebooks = [Path(f"{i:02d}") for i in range(1, 7)]
-    with pytest.raises(NotebookError, match="02.ipynb, cell 4: boom"):
+    with pytest.raises(NotebookError, match=r"02\.ipynb, cell 4: boom"):
         workbook._execute_all(notebooks, lambda nb: nb, {}, 2, lambda line: None)
     assert started == ["01", "02"] and finished == ["01"]

@@ -333,7 +333,9 @@ def test_no_notebook_pulls_a_whole_table_into_pandas(path: Path):
         source = "".join(cell["source"])
         if cell["cell_type"] != "code":
             continue
-        assert "read_parquet" not in source and "read_csv" not in source
-        assert "fetchdf" not in source and "fetch_df" not in source
-        for query in re.findall(r'sql\(\s*f?"""(.*?)"""\s*\)\.df\(\)', source, re.S):
+        for whole in ("read_parquet", "read_csv", "fetchdf", "fetch_df", ".arrow()", ".pl()"):
+            assert whole not in source, f"{path.name}: {whole}"
+        frames = re.findall(r"(?:sql|execute)\((.*?)\)\.df\(\)", source, re.S)
+        assert len(frames) == source.count(".df()"), f"{path.name}: a .df() not on a query"
+        for query in frames:
             assert re.search(r"group by|limit \d|where \w+ = ", query, re.I), query

@@ -91,7 +91,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     params = _params(args)
     made = generate(
-        params, args.out, fmt=args.data_format, overwrite=args.overwrite, progress=_progress
+        params,
+        args.out,
+        fmt=args.data_format or params.raw_format,
+        overwrite=args.overwrite,
+        progress=_progress,
     )
     payload = {
         "data_dir": str(made.data_dir),
@@ -674,8 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--data-format",
         choices=("csv", "parquet"),
-        default="csv",
-        help="file format (default: csv; parquet for large datasets)",
+        default=None,
+        help="file format (default: raw_format of --params, else csv; parquet at scale)",
     )
     gen.add_argument("--overwrite", action="store_true", help="replace a dataset already in DIR")
     common(gen)

@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from fanout.errors import DataError
 
-__all__ = ["GrainReport", "check", "check_sql", "examples_sql", "grain_sql", "table_ref"]
+__all__ = ["GrainReport", "check", "check_sql", "grain_sql", "table_ref"]
 
 
 @dataclass(frozen=True)
@@ -140,21 +140,6 @@ def check_sql(relation: str | exp.Expression, key: Sequence[str], examples: int 
         )
         query = query.with_("worst", as_=worst).select(exp.alias_(listed, "examples"))
     return query.sql(dialect="duckdb")
-
-
-def examples_sql(
-    relation: str | exp.Expression, key: Sequence[str], limit: int = 5, dialect: str = "duckdb"
-) -> str:
-    """The keys with the most rows, most first (ties by key), at most `limit`."""
-    query = (
-        exp.select(*[exp.column(k) for k in key], "n_rows")
-        .from_("keyed")
-        .with_("keyed", as_=_keyed(relation, key))
-        .where(exp.column("n_rows") > 1)
-        .order_by(exp.column("n_rows").desc(), *[exp.column(k) for k in key])
-        .limit(limit)
-    )
-    return query.sql(dialect=dialect)
 
 
 def check(

@@ -156,7 +156,7 @@ def previous_day_revenue(con, points: list[BuildPoint]) -> list[float]:
     found: dict[dt.datetime, float] = {}
     for revision in sorted({p.revision for p in points}):
         mine = [p.at for p in points if p.revision == revision]
-        values = ", ".join(f"(timestamp '{at.isoformat(sep=' ')}')" for at in mine)
+        values = ", ".join(f"({_stamp(at)})" for at in mine)
         rows = con.execute(
             f"""
             with points as (select * from (values {values}) as p(built_at))
@@ -197,7 +197,7 @@ def rebuild_at(params: Params, at: dt.datetime, data_dir: Path, build_dir: Path)
         out.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
         raw.quiet(con)
-        stamp = f"timestamp '{at.isoformat(sep=' ')}'"
+        stamp = _stamp(at)
         queries = {
             "raw_orders": f"select * from ({raw.read_sql(data_dir, 'raw_orders')}) "
             f"where ordered_at < {stamp} order by order_id",
