@@ -339,3 +339,22 @@ def test_no_notebook_pulls_a_whole_table_into_pandas(path: Path):
         assert len(frames) == source.count(".df()"), f"{path.name}: a .df() not on a query"
         for query in frames:
             assert re.search(r"group by|limit \d|where \w+ = ", query, re.I), query
+
+
+def test_the_runner_makes_the_extras_before_the_notebooks_that_read_them():
+    """workbook.NEED_EXTRAS lists exactly the notebooks that run the fix's tests on the PR's
+    tables or read the rebuild at the PR's deploy: the runner starts them only once those
+    are ready, the others at once."""
+    from fanout.workbook import NEED_EXTRAS
+
+    needing = set()
+    for path in notebook_paths():
+        code = "".join(
+            "".join(c["source"])
+            for c in json.loads(path.read_text())["cells"]
+            if c["cell_type"] == "code"
+        )
+        if any(call in code for call in ("run_tests(", "rebuild_at(", "guards.replay(")):
+            needing.add(path.name)
+    assert needing == {p.name for p in notebook_paths() if p.name.startswith(NEED_EXTRAS)}
+    assert needing  # the scan found them

@@ -130,10 +130,17 @@ def select(names: str | None) -> list[Path]:
     return chosen
 
 
-def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> None:
-    """Build what the notebooks need in this one process (dbt is imported once), so that each
-    notebook finds its builds ready and reuses them. One progress line per step."""
-    from fanout import history, warehouse
+# The notebooks that need more than the three builds: the fix's tests run on the PR's
+# tables (04, and 06 through guards.replay) and the real rebuild at the PR's deploy (05).
+# The runner makes those while the other notebooks already run. A test keeps this list
+# in step with the notebooks' code.
+NEED_EXTRAS = ("04-", "05-", "06-")
+
+
+def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
+    """Build the three revisions in this one process (dbt is imported once), so that each
+    notebook finds its builds ready and reuses them. One progress line per build."""
+    from fanout import warehouse
 
     builds = {}
     for rev in warehouse.REVISIONS:
@@ -141,6 +148,13 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> None:
         builds[rev] = warehouse.build(rev, data_dir, build)
         done = "reused" if builds[rev].reused else "built"
         say(f"warehouse: {rev} {done} in {time.perf_counter() - started:.1f} s")
+    return builds
+
+
+def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, say) -> None:
+    """What the NEED_EXTRAS notebooks read besides the builds (each made once, here)."""
+    from fanout import history, warehouse
+
     started = time.perf_counter()
     warehouse.run_tests(
         "fix",
@@ -166,10 +180,11 @@ def _execute_all(
     values: dict,
     jobs: int,
     say: Callable[[str], None],
+    gate: Callable[[Path], None] = lambda nb: None,
 ) -> list[Executed]:
-    """Execute `notebooks`, `jobs` at a time; results in notebook order. After a failure no
-    new notebook starts, the running ones finish, and the first failure (in notebook order)
-    is raised."""
+    """Execute `notebooks`, `jobs` at a time; results in notebook order. `gate(nb)` returns
+    when what `nb` needs is ready (or raises). After a failure no new notebook starts, the
+    running ones finish, and the first failure (in notebook order) is raised."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -179,9 +194,14 @@ def _execute_all(
     def one(i: int, nb: Path) -> Executed:
         if failed.is_set():
             raise _NotStarted(nb.name)
-        say(f"[{i}/{total}] {nb.stem} ...")
         try:
+            gate(nb)
+            if failed.is_set():
+                raise _NotStarted(nb.name)
+            say(f"[{i}/{total}] {nb.stem} ...")
             ran = execute(nb, target(nb), values)
+        except _NotStarted:
+            raise
         except BaseException:
             failed.set()
             raise
@@ -215,12 +235,20 @@ def run(
     `<build_dir>/workbook` and `<build_dir>/report` then point at the latest complete run.
     Two runs of the same parameters take turns; runs of different parameters do not meet.
     """
+    import threading
+
     from fanout import timeline
     from fanout.generate import dataset_dir
     from fanout.paths import clean_stale, locked, point_link, swap_into_place
     from fanout.report import write_report
 
     timeline.check(params)  # the same checks as each notebook's first cell, before any work
+    lock, say_one = threading.Lock(), say
+
+    def say(line: str) -> None:  # whole lines, whichever thread says them
+        with lock:
+            say_one(line)
+
     if in_place and params != Params(build_dir=params.build_dir):
         raise ParameterError("notebooks are refreshed in place only at the default parameters")
     notebooks = notebooks or notebook_paths()
@@ -229,10 +257,25 @@ def run(
     started = time.perf_counter()
     data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
     say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
-    _prepare_builds(params, data_dir, build, say)
+    builds = _prepare_builds(params, data_dir, build, say)
+    from concurrent.futures import ThreadPoolExecutor
+
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extras")
+    extras = side.submit(_prepare_extras, params, data_dir, build, builds, say)
+
+    def gate(nb: Path) -> None:
+        if nb.name.startswith(NEED_EXTRAS):
+            extras.result()
 
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
-        return _execute_all(notebooks, target, values, jobs, say)
+        try:
+            done = _execute_all(notebooks, target, values, jobs, say, gate)
+        except BaseException:
+            side.shutdown()  # the extras finish; the notebook's error is the one to report
+            raise
+        extras.result()  # done (or its error raised) before the run counts as complete
+        side.shutdown()
+        return done
 
     if in_place:
         return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)
