@@ -180,11 +180,12 @@ def _execute_all(
     values: dict,
     jobs: int,
     say: Callable[[str], None],
-    gate: Callable[[Path], None] = lambda nb: None,
+    extras: Callable[[], None] | None = None,
 ) -> list[Executed]:
-    """Execute `notebooks`, `jobs` at a time; results in notebook order. `gate(nb)` returns
-    when what `nb` needs is ready (or raises). After a failure no new notebook starts, the
-    running ones finish, and the first failure (in notebook order) is raised."""
+    """Execute `notebooks`, `jobs` at a time; results in notebook order. `extras`, when
+    given, takes the first of the `jobs` slots (so no more than `jobs` heavy processes run
+    at once), and the NEED_EXTRAS notebooks wait for it. After a failure no new notebook
+    starts, the running ones finish, and the first failure (in notebook order) is raised."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -195,7 +196,8 @@ def _execute_all(
         if failed.is_set():
             raise _NotStarted(nb.name)
         try:
-            gate(nb)
+            if ready is not None and nb.name.startswith(NEED_EXTRAS):
+                ready.result()
             if failed.is_set():
                 raise _NotStarted(nb.name)
             say(f"[{i}/{total}] {nb.stem} ...")
@@ -209,8 +211,11 @@ def _execute_all(
         return ran
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook") as pool:
+        ready = pool.submit(extras) if extras is not None else None
         futures = [pool.submit(one, i, nb) for i, nb in enumerate(notebooks, 1)]
     errors = [f.exception() for f in futures]
+    if ready is not None:
+        errors.append(ready.exception())  # a failure of the extras counts after the notebooks'
     first = next((e for e in errors if e is not None and not isinstance(e, _NotStarted)), None)
     if first is not None:
         raise first
@@ -258,24 +263,12 @@ def run(
     data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
     say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
     builds = _prepare_builds(params, data_dir, build, say)
-    from concurrent.futures import ThreadPoolExecutor
 
-    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extras")
-    extras = side.submit(_prepare_extras, params, data_dir, build, builds, say)
-
-    def gate(nb: Path) -> None:
-        if nb.name.startswith(NEED_EXTRAS):
-            extras.result()
+    def extras() -> None:
+        _prepare_extras(params, data_dir, build, builds, say)
 
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
-        try:
-            done = _execute_all(notebooks, target, values, jobs, say, gate)
-        except BaseException:
-            side.shutdown()  # the extras finish; the notebook's error is the one to report
-            raise
-        extras.result()  # done (or its error raised) before the run counts as complete
-        side.shutdown()
-        return done
+        return _execute_all(notebooks, target, values, jobs, say, extras)
 
     if in_place:
         return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)
