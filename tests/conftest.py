@@ -149,3 +149,15 @@ def pytest_sessionfinish(session, exitstatus):
     if changed:
         session.exitstatus = 1
         print(f"\ndata/raw was written during the tests: {', '.join(changed)}")
+
+
+def run_cli(capsys, *argv):
+    """`fanout ARGV` in this process: (exit code, stdout, stderr)."""
+    from fanout.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err

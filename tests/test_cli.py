@@ -7,18 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fanout.cli import main
-
 from .conftest import RAW
-
-
-def _run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse's own usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from .conftest import run_cli as _run
 
 
 @pytest.mark.parametrize(

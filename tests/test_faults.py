@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fanout import validate
-from fanout.cli import main
 from fanout.errors import NotebookError
 from fanout.generate import generate
 from fanout.params import Params
 from fanout.workbook import execute, notebook_paths
 
 from .conftest import RAW, ROOT
+from .conftest import run_cli as _run
 
 SMALL = Params(days=5, orders_per_day=20, seed=3)
 SMALL_RUN = [
@@ -53,15 +53,6 @@ def _snapshot(folder: Path) -> dict[str, str]:
         if path.is_file() and not any(part.startswith(".") for part in rel.parts):
             out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
-
-
-def _run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

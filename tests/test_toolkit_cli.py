@@ -5,11 +5,12 @@ import json
 import pytest
 import sqlglot
 
-from fanout.cli import DIALECTS, main
+from fanout.cli import DIALECTS
 from fanout.grain import grain_sql
 from fanout.reconcile import daily_sql
 
 from .conftest import RAW
+from .conftest import run_cli as _run
 
 INJECTIONS = [
     'order_id"; drop table stg_orders; --',
@@ -17,15 +18,6 @@ INJECTIONS = [
     "order_id) union select 1 --",
     "x`; drop table y",
 ]
-
-
-def _run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_grain_check_fails_on_the_enrichment_and_lists_the_worst_orders(capsys, builds):

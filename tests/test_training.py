@@ -22,6 +22,7 @@ from fanout.cli import main
 from fanout.exercises import EXERCISES, HINTS, Seat
 
 from .conftest import read_raw
+from .conftest import run_cli as _run
 
 pytestmark = pytest.mark.xdist_group("training")
 # The wrong answers' tests build their own variants: a group of their own (with its own
@@ -31,15 +32,6 @@ HINT_GROUP = pytest.mark.xdist_group("training-hints")
 N_SEATS = 4
 CORRECT = ("seat-01", "seat-02", "seat-03")
 WRONG = "seat-04"
-
-
-def _run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse's own usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _tree(folder: Path) -> dict[str, str]:
