@@ -6,12 +6,15 @@ hundred rows at most) and returns a Figure; notebooks display it, the report emb
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+
+from fanout.story import CURRENCY
 
 __all__ = [
     "anomalies",
@@ -56,7 +59,7 @@ def daily_orders_and_revenue(dates, orders, revenue) -> Figure:
     top.set_ylabel("orders")
     bottom.plot(dates, [float(r) for r in revenue], color=COLORS["finance"], marker=".")
     bottom.set_title("Revenue per day, as the finance system books it (finance_daily_revenue)")
-    bottom.set_ylabel("revenue (currency units)")
+    bottom.set_ylabel(f"revenue ({CURRENCY})")
     bottom.set_xlabel("order date")
     money_axis(bottom)
     _date_axis(bottom)
@@ -94,13 +97,19 @@ def _floats(values) -> list[float]:
     return [float(v) for v in values]
 
 
-def dashboard_vs_finance(dates, dashboard, finance, ratio: float) -> Figure:
+def dashboard_vs_finance(
+    dates,
+    dashboard,
+    finance,
+    ratio: float,
+    title: str = "Daily revenue: the dashboard (fct_revenue_daily, enrichment) vs finance",
+) -> Figure:
     """Daily revenue on the dashboard vs the finance system (top), and their ratio (bottom)."""
     fig, (top, bottom) = _figure(2, 3.0)
     top.plot(dates, _floats(dashboard), color=COLORS["dashboard"], label="revenue dashboard")
     top.plot(dates, _floats(finance), color=COLORS["finance"], label="finance system")
-    top.set_title("Daily revenue: the dashboard (fct_revenue_daily, enrichment) vs finance")
-    top.set_ylabel("revenue (currency units)")
+    top.set_title(title)
+    top.set_ylabel(f"revenue ({CURRENCY})")
     money_axis(top)
     top.legend(loc="upper left")
     daily_ratio = [
@@ -163,21 +172,16 @@ def _event_color(check: str) -> str:
     return COLORS["orders"]
 
 
-def _timeline_panel(ax, events, spans, start, end, title: str) -> None:
-    shown = [e for e in events if start <= e.at <= end]
+def _timeline_panel(ax, marks, spans, start, end, title: str) -> None:
+    """`marks` are (time, label, check); `spans` (label, start, end), drawn under them."""
+    shown = [m for m in marks if start <= m[0] <= end]
     levels = [1.0, 2.2, 1.6, 2.8]
-    for i, e in enumerate(shown):
+    for i, (at, label, check) in enumerate(shown):
         level = levels[i % len(levels)]
-        ax.vlines(e.at, 0, level, color=_event_color(e.check), linewidth=1)
-        ax.plot([e.at], [0], "o", color=_event_color(e.check))
-        ax.annotate(
-            f"{e.label} {e.check.replace('_', ' ')}",
-            (e.at, level),
-            xytext=(3, 0),
-            textcoords="offset points",
-            fontsize=9,
-            va="center",
-        )
+        ax.vlines(at, 0, level, color=_event_color(check), linewidth=1)
+        ax.plot([at], [0], "o", color=_event_color(check))
+        ax.annotate(label, (at, level), xytext=(3, 0), textcoords="offset points", fontsize=9,
+                    va="center")  # fmt: skip
     for i, (label, a, b) in enumerate(spans):
         y = -0.6 - 0.55 * i
         ax.annotate(
@@ -196,56 +200,88 @@ def _timeline_panel(ax, events, spans, start, end, title: str) -> None:
         ax.spines[side].set_visible(False)
 
 
-def incident_timeline(events, spans: Sequence[tuple[str, object, object]]) -> Figure:
-    """The incident on a time axis: the whole of it (top) and the investigation (bottom).
+_SHORT = {
+    "dashboard_vs_finance": "finance notices",
+    "ping": "analyst pings the team",
+    "recent_deploys": "investigation: recent deploys",
+    "suspect": "stg_orders suspected",
+    "root_cause": "root cause confirmed",
+    "fix_deploy": "fix deployed",
+    "verification": "verified",
+}
 
-    `events` are `fanout.timeline.Event`s; `spans` are (label, start, end) and each is drawn
-    in the panel that holds it, with its duration.
+
+def incident_timeline(deploy, events, spans) -> Figure:
+    """The incident on a time axis: from the PR's deploy to the verified fix (top), and the
+    postmortem's seven steps from T+0 to verification (bottom).
+
+    `deploy` is the PR's `fanout.timeline.Deploy`; `events` the `fanout.timeline.Event`s;
+    `spans` the `fanout.timeline.Span`s to draw (each in the panel that holds it).
     """
     by_check = {e.check: e for e in events}
     detected, verified = by_check["dashboard_vs_finance"].at, by_check["verification"].at
-    whole = [s for s in spans if s[1] < detected]
-    investigation = [s for s in spans if s[1] >= detected]
+    marks = [(e.at, f"{e.label} {_SHORT.get(e.check, e.check)}", e.check) for e in events]
+    pr = (deploy.at, f"PR #{deploy.pr} deployed", "deploy")
+    whole = [(s.name.replace("_", " "), s.start, s.end) for s in spans if s.start < detected]
+    investigation = [
+        (s.name.replace("_", " "), s.start, s.end) for s in spans if s.start >= detected
+    ]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.4), layout="constrained")
     _timeline_panel(
         top,
-        [e for e in events if e.check in ("deploy", "dashboard_vs_finance", "verification")],
+        [pr, *(m for m in marks if m[2] in ("dashboard_vs_finance", "verification"))],
         whole,
-        events[0].at,
+        deploy.at,
         verified,
-        "The incident: from deploy to verified fix",
+        "The incident: from the PR's deploy to the verified fix",
     )
     _timeline_panel(
         bottom,
-        events,
+        marks,
         investigation,
         detected,
         verified,
-        "The investigation: from detection (T+0) to verification",
+        "The postmortem's timeline: from T+0 to verification",
     )
     bottom.set_xlabel("time (local)")
     return fig
 
 
-def before_and_after(dates, during, after, finance) -> Figure:
-    """Daily revenue as the dashboard showed it during the incident, after the fix, and finance."""
-    fig, (ax,) = _figure(1, 3.8)
-    ax.plot(
-        dates, _floats(during), color=COLORS["dashboard"], label="during the incident (enrichment)"
+def before_and_after(
+    dates,
+    shown,
+    true,
+    finance,
+    title: str = "Daily revenue as the dashboard showed it, and restated",
+) -> Figure:
+    """Daily revenue as the dashboard showed it during the incident (top, with the true figure
+    and finance's books; a day without a finance figure is left out of that line), and the
+    overstatement per day (bottom)."""
+    fig, (top, bottom) = _figure(2, 3.0)
+    top.plot(dates, _floats(shown), color=COLORS["dashboard"], label="shown on the dashboard")
+    top.plot(
+        dates, _floats(true), color=COLORS["orders"], linewidth=3, alpha=0.6, label="true (restated)"
     )
-    ax.plot(
-        dates, _floats(after), color=COLORS["orders"], linewidth=3, alpha=0.6, label="after the fix"
+    top.plot(
+        dates,
+        [math.nan if f is None else float(f) for f in finance],
+        color=COLORS["finance"],
+        linestyle="--",
+        label="finance system",
     )
-    ax.plot(
-        dates, _floats(finance), color=COLORS["finance"], linestyle="--", label="finance system"
-    )
-    ax.set_title("fct_revenue_daily before and after the fix (same SQL), against finance")
-    ax.set_ylabel("revenue (currency units)")
-    ax.set_xlabel("revenue date")
-    money_axis(ax)
-    _date_axis(ax)
-    ax.legend(loc="upper left")
-    ax.grid(alpha=0.3)
+    top.set_title(title)
+    top.set_ylabel(f"revenue ({CURRENCY})")
+    money_axis(top)
+    top.legend(loc="upper left")
+    overstated = [float(s) - float(t) for s, t in zip(shown, true, strict=True)]
+    bottom.bar(dates, overstated, color=COLORS["dashboard"], width=0.8)
+    bottom.set_title("Overstated by, per day (shown minus true)")
+    bottom.set_ylabel(f"{CURRENCY}")
+    bottom.set_xlabel("revenue date")
+    money_axis(bottom)
+    _date_axis(bottom)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
     return fig
 
 
@@ -291,8 +327,18 @@ def row_count_trends(history, deploys, models: Sequence[str], title: str = "ever
         color=COLORS["muted"],
         marker=".",
         markersize=4,
-        label="mart query (ms)",
+        label="revenue query, median of 5 runs (ms)",
     )
+    if "query_ms_low" in first:
+        bottom.fill_between(
+            first["built_at"],
+            first["query_ms_low"],
+            first["query_ms_high"],
+            color=COLORS["muted"],
+            alpha=0.25,
+            label="fastest to slowest run",
+        )
+    handles = bottom.get_legend_handles_labels()[0]
     if "build_s" in first:
         build = bottom.twinx()
         build.step(
@@ -301,17 +347,17 @@ def row_count_trends(history, deploys, models: Sequence[str], title: str = "ever
             where="post",
             color=COLORS["orders"],
             alpha=0.7,
-            label="dbt model run time of the live revision (s)",
+            label="the live revision's models, warm run (s)",
         )
-        build.set_ylabel("dbt models (s)")
+        build.set_ylabel("models (s)")
         build.set_ylim(0, None)
-        handles = bottom.get_legend_handles_labels()[0] + build.get_legend_handles_labels()[0]
-        bottom.legend(handles, [h.get_label() for h in handles], loc="lower left", fontsize=7)
+        handles += build.get_legend_handles_labels()[0]
+    bottom.legend(handles, [h.get_label() for h in handles], loc="lower left", fontsize=7)
     top.set_title(f"Rows (solid) and distinct keys (dotted) per model, {title}")
     top.set_ylabel("rows")
     middle.set_title("Rows per key: 1.0 while the grain holds")
     middle.set_ylabel("rows per key")
-    bottom.set_title("Runtime: the revenue mart's query on each build's data, and the dbt build")
+    bottom.set_title("Runtime: the revenue query on each build's data, and the models' run time")
     bottom.set_ylabel("milliseconds")
     bottom.set_ylim(0, None)
     bottom.set_xlabel("build time")
@@ -421,7 +467,7 @@ def anomalies(times, values, flagged_at, expected=None, title: str = "") -> Figu
             label="flagged",
         )
     ax.set_title(title)
-    ax.set_ylabel("revenue (currency units)")
+    ax.set_ylabel(f"revenue ({CURRENCY})")
     ax.set_xlabel("build time")
     money_axis(ax)
     _date_axis(ax)

@@ -13,8 +13,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from fanout import anomaly, history, lineage, reconcile, warehouse
+from fanout import anomaly, history, lineage, reconcile, story, warehouse
 from fanout.params import Params
+from fanout.story import FINANCE_FIGURE
 
 __all__ = ["RECONCILE_AT", "Guard", "replay"]
 
@@ -35,6 +36,14 @@ class Guard:
         if self.at is None:
             return None
         return round((self.at - params.pr_deployed_at).total_seconds() / 60)
+
+    def when(self, params: Params) -> str:
+        """When it caught the bug, in words (no blank for the CI guards)."""
+        if not self.caught:
+            return "not before the fix"
+        if self.at is None:
+            return "in CI, before the deploy"
+        return f"{story.duration(self.minutes_after_deploy(params))} after the deploy"
 
     def stage(self, params: Params) -> str:
         if not self.caught:
@@ -148,13 +157,20 @@ def replay(
         )
     )
 
+    live = history.live_build(params, params.detected_at)
+    day = live.at.date() - dt.timedelta(days=1)
+    shown = dict((d, r) for d, r, _ in history.dashboard_at(con, live.revision, live.at))
+    ((booked,),) = con.execute(
+        "select revenue from finance_daily_revenue where revenue_date = ?", [day]
+    ).fetchall()
+    ratio = float(shown.get(day, 0) / booked) if booked else float("nan")
     guards.append(
         Guard(
             "the finance analyst (what happened)",
             "when someone looks",
             True,
             params.detected_at,
-            "the dashboard shows about 3x finance's figure",
+            f"the dashboard shows {story.relative(ratio, FINANCE_FIGURE)} for {day}",
         )
     )
     return guards

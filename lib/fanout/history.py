@@ -17,6 +17,7 @@ import datetime as dt
 import statistics
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from fanout import timeline
@@ -27,12 +28,16 @@ __all__ = [
     "BuildPoint",
     "build_points",
     "counts",
+    "dashboard_at",
+    "live_build",
+    "marts_at",
     "previous_day_revenue",
+    "models_seconds",
     "query_ms",
     "rebuild_at",
 ]
 
-SCHEDULE = dt.time(6, 0)
+SCHEDULE = timeline.SCHEDULE
 
 # For each model: SQL giving one row per model row, with the time it appears (`seen_at`) and its
 # key (`key`). `{db}` is the attached build. Models absent from a revision are skipped.
@@ -77,6 +82,37 @@ def build_points(params: Params) -> list[BuildPoint]:
         if deploy.at > first:
             kinds[deploy.at] = f"deploy {deploy.revision}"
     return [BuildPoint(at, kinds[at], timeline.revision_at(params, at)) for at in sorted(kinds)]
+
+
+def live_build(params: Params, at: dt.datetime) -> BuildPoint:
+    """The build whose tables were live at `at`: the last one at or before it."""
+    points = [p for p in build_points(params) if p.at <= at]
+    if not points:
+        raise ValueError(f"no build before {at}")  # timeline.check rules this out
+    return points[-1]
+
+
+def dashboard_at(con, db: str, at: dt.datetime) -> list[tuple[dt.date, Decimal, int]]:
+    """What `fct_revenue_daily` of build `db` held if built at `at`: (revenue_date, revenue,
+    order_count) per day, from the orders placed before `at` (the last day may be partial)."""
+    rows = con.execute(MART_QUERY.format(db=db) + " order by 1", [at]).fetchall()
+    return [(day, Decimal(revenue), int(orders)) for day, orders, revenue in rows]
+
+
+def marts_at(con, db: str, at: dt.datetime, schema: str) -> None:
+    """Views `schema.fct_orders` and `schema.fct_revenue_daily`: the marts of build `db` as a
+    build at `at` would have made them (its rows from orders placed before `at`), so that a
+    dashboard's SQL (`timeline.Metric.query(schema)`) gives the figure it showed then."""
+    stamp = _stamp(at)
+    con.execute(f"create schema if not exists {schema}")
+    con.execute(
+        f"create or replace view {schema}.fct_orders as "
+        f"select * from {db}.fct_orders where ordered_at < {stamp}"
+    )
+    con.execute(
+        f"create or replace view {schema}.fct_revenue_daily as "
+        + MART_QUERY.format(db=db).replace("?", stamp)
+    )
 
 
 def _tables(con, db: str) -> set[str]:
@@ -172,15 +208,51 @@ def previous_day_revenue(con, points: list[BuildPoint]) -> list[float]:
     return [found[p.at] for p in points]
 
 
-def query_ms(con, db: str, at: dt.datetime, repeat: int = 3) -> float:
-    """Median milliseconds of the revenue mart's query on the data a build at `at` had."""
+def query_ms(con, db: str, at: dt.datetime, repeat: int = 5) -> tuple[float, float, float]:
+    """Milliseconds of the revenue mart's query on the data a build at `at` had: the median,
+    the fastest and the slowest of `repeat` runs (after one run to warm the cache)."""
     sql = MART_QUERY.format(db=db)
+    con.execute(sql, [at]).fetchall()
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         con.execute(sql, [at]).fetchall()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return statistics.median(times), min(times), max(times)
+
+
+def models_seconds(build, *, budget_s: float = 5.0, at_least: int = 3) -> tuple[float, ...]:
+    """What a warm `dbt run` of `build`'s models costs in the database: the seconds to run
+    every model's compiled SQL on the build's own data, once per repeat (after one run to
+    warm the cache), repeated until `budget_s` is spent and at least `at_least` times.
+
+    dbt's own timings of a build include a cold start for the first build of a process (the
+    adapter, the connection, the cache); these do not, so revisions compare fairly."""
+    from fanout import warehouse
+
+    models = [
+        node["compiled_code"]
+        for node in build.manifest["nodes"].values()
+        if node.get("resource_type") == "model" and node.get("compiled_code")
+    ]
+    con = warehouse.connect(build)
+    try:
+
+        def once() -> float:
+            started = time.perf_counter()
+            for sql in models:  # materialized, as dbt does, into a table dropped at once
+                con.execute(f"create or replace temp table fanout_model_run as {sql}")
+            con.execute("drop table if exists fanout_model_run")
+            return time.perf_counter() - started
+
+        once()
+        runs, spent = [], 0.0
+        while len(runs) < at_least or spent < budget_s and len(runs) < 15:
+            runs.append(once())
+            spent += runs[-1]
+    finally:
+        con.close()
+    return tuple(runs)
 
 
 def rebuild_at(params: Params, at: dt.datetime, data_dir: Path, build_dir: Path):
