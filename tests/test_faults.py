@@ -182,7 +182,10 @@ def test_a_notebook_given_bad_data_stops_in_its_first_cells_with_the_report(clea
     with pytest.raises(NotebookError) as err:
         execute(first, tmp_path / "out.ipynb", {"data_dir": str(data), "build_dir": str(tmp_path)})
     message = str(err.value)
-    assert "cell 4 (import pandas as pd): InvalidData: raw data in" in message
+    assert (
+        'in section "Imports and data", the cell starting `import pandas as pd`: InvalidData: '
+        "raw data in" in message
+    )
     assert "raw_orders.csv: duplicate order_id: 1 row" in message
     assert not (tmp_path / "out.ipynb").exists()
 

@@ -87,8 +87,9 @@ def _show_parameters(params: Params) -> None:
     for name, value in params.to_dict().items():
         if name in ("build_dir", "data_dir") and not value:
             continue
-        mark = "" if value == defaults[name] or name == "build_dir" else " (default: {})"
-        rows.append(f"| `{name}` | {value}{mark.format(defaults[name])} |")
+        shown, default = _readable(value), _readable(defaults[name])
+        mark = "" if value == defaults[name] or name == "build_dir" else f" (default: {default})"
+        rows.append(f"| `{name}` | {shown}{mark} |")
     changed = sum("(default:" in r for r in rows)
     lead = (
         "This run uses the default parameters."
@@ -99,6 +100,13 @@ def _show_parameters(params: Params) -> None:
         r for r in rows if not r.startswith("| `build_dir`")
     )
     display(Claim("parameters", f"{lead}\n\n{table}"))
+
+
+def _readable(value: Any) -> str:
+    """A parameter's value as a reader writes it (timestamps without the ISO "T")."""
+    if isinstance(value, str) and len(value) == 19 and value[10] == "T":
+        return value[:16].replace("T", " ") + ("" if value.endswith(":00") else value[16:])
+    return str(value)
 
 
 @dataclass(frozen=True)

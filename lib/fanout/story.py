@@ -180,12 +180,23 @@ def _join(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _all_of(part: int, whole: int) -> str:
+def _all_of(part: int, whole: int, noun: str, plural: str | None = None) -> str:
     """
-    >>> _all_of(2, 2), _all_of(1, 3)
-    ('All', '1 of the')
+    >>> _all_of(2, 2, "test"), _all_of(1, 1, "test"), _all_of(5, 5, "test"), _all_of(1, 3, "test")
+    ('Both tests', 'The test', 'All 5 tests', '1 of the 3 tests')
     """
-    return "All" if part == whole else f"{part:,} of the"
+    many = plural or f"{noun}s"
+    if part == whole:
+        return {1: f"The {noun}", 2: f"Both {many}"}.get(whole, f"All {whole:,} {many}")
+    return f"{part:,} of the {count(whole, noun, plural)}"
+
+
+def _the(names: Sequence[str]) -> str:
+    """
+    >>> _the(["grain test", "lint"])
+    'the grain test and the lint'
+    """
+    return _join([f"the {n}" for n in names])
 
 
 def _code(names: Sequence[str]) -> str:
@@ -699,10 +710,8 @@ def fix_tests(f: Found) -> Claim:
     total, passed = f["dbt_tests_total"], f["dbt_tests_passed"]
     grains, grains_ok = f["grain_tests_total"], f["grain_tests_passed"]
     text = (
-        f"{'All' if passed == total else f'{passed:,} of'} {count(total, 'test')} "
-        f"{'pass' if passed != 1 else 'passes'} on the fix's build, "
-        f"{'all ' if grains_ok == grains else f'{grains_ok:,} of '}{count(grains, 'grain test')} "
-        "among them."
+        f"{_all_of(passed, total, 'test')} {'pass' if passed != 1 else 'passes'} on the fix's "
+        f"build, {_all_of(grains_ok, grains, 'grain test').lower()} among them."
     )
     return Claim("fix-tests", text)
 
@@ -715,7 +724,7 @@ def grain_tests_on_pr(f: Found) -> Claim:
     )
     if failing:
         text = (
-            f"{_all_of(failing, n)} {count(n, 'grain test')} on `stg_orders` fail on the "
+            f"{_all_of(failing, n, 'grain test')} on `stg_orders` {'fails' if failing == 1 else 'fail'} on the "
             f"enrichment's tables ({count(rows, 'failing row')}): the test that was missing "
             "would have stopped the PR."
         )
@@ -1120,15 +1129,15 @@ def replay(f: Found) -> Claim:
     missed = [g for g, s in stages.items() if s.startswith("would not")]
     sentences = []
     if ci:
-        sentences.append(f"the {_join(ci)} would have stopped the PR before it merged.")
+        sentences.append(f"{_the(ci)} would have stopped the PR before it merged.")
     if before:
-        said = _join([f"the {g} ({duration(minutes[g])} after the deploy)" for g in before])
+        said = _the([f"{g} ({duration(minutes[g])} after the deploy)" for g in before])
         sentences.append(f"{said} would have caught it before finance.")
     if after:
-        said = _join([f"the {g} ({duration(minutes[g])} after the deploy)" for g in after])
+        said = _the([f"{g} ({duration(minutes[g])} after the deploy)" for g in after])
         sentences.append(f"{said} would have caught it only after finance did.")
     if missed:
-        sentences.append(f"the {_join(missed)} would not have caught it before the fix.")
+        sentences.append(f"{_the(missed)} would not have caught it before the fix.")
     sentences.append(f"finance noticed {duration(f['time_to_detect_minutes'])} after the deploy.")
     return Claim("replay", " ".join(_sentence(t) for t in sentences))
 
@@ -1139,7 +1148,7 @@ def in_short_06(f: Found) -> Claim:
     early = [g for g, s in stages.items() if s == "before finance"]
     text = "**In short.** Every guard the postmortem asked for exists and runs here. "
     if caught_ci:
-        text += _sentence(f"the {_join(caught_ci)} would have stopped the PR in CI. ")
+        text += _sentence(f"{_the(caught_ci)} would have stopped the PR in CI. ")
     if early:
         text += _sentence(
             f"the {_join(early)} would have caught it after the deploy, before finance. "

@@ -477,7 +477,8 @@ class GradeRow:
         if self.status in ("error", "missing"):
             return f"{self.status}: {self.detail}"
         if self.status == "not answered":
-            return "not answered"
+            todo = self.detail.removeprefix("not answered yet: ")
+            return "not answered" + (f": {todo}" if todo else "")
         return f"{self.status}: {self.check}" + (f" ({self.detail})" if self.detail else "")
 
 

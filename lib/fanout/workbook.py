@@ -84,6 +84,7 @@ def execute(
         _scrub(Path(tmp))
         os.replace(tmp, output)
     except PapermillExecutionError as exc:
+        where = _section_of(Path(tmp), exc.cell_index)
         if keep_failed:
             _scrub(Path(tmp))
             os.replace(tmp, output)
@@ -91,11 +92,28 @@ def execute(
         lines = [ln.strip() for ln in str(exc.source).splitlines()]
         first = next((ln for ln in lines if ln and not ln.startswith("#")), "")
         raise NotebookError(
-            f"{notebook.name}, cell {exc.exec_count} ({first}): {exc.ename}: {evalue}"
+            f"{notebook.name}, {where}the cell starting `{first}`: {exc.ename}: {evalue}"
         ) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     return Executed(notebook.stem, output, round(time.perf_counter() - started, 2))
+
+
+def _section_of(executed: Path, index: int) -> str:
+    """Where a cell is, as a reader finds it: 'in section "2. Your answer", ' (the last
+    Markdown heading above it), or '' when there is none. Cell numbers are not shown: the
+    reader's execution counts differ from the runner's."""
+    try:
+        cells = json.loads(executed.read_text()).get("cells", [])
+    except (OSError, ValueError):
+        return ""
+    for cell in reversed(cells[: max(0, index)]):
+        if cell.get("cell_type") != "markdown":
+            continue
+        for line in reversed("".join(cell.get("source", "")).splitlines()):
+            if line.startswith("#"):
+                return f'in section "{line.lstrip("#").strip()}", '
+    return ""
 
 
 def run_key(params: Params) -> str:
@@ -283,7 +301,7 @@ def run(
         try:
             executed = execute_all(lambda nb: work / "workbook" / nb.name, params.to_dict())
             say("report: rendering")
-            write_report(executed, work / "report")
+            write_report(executed, work / "report", params)
             (work / "params.json").write_text(json.dumps(params.to_dict(), indent=2) + "\n")
             swap_into_place(work, folder)
         finally:
