@@ -260,7 +260,12 @@ def before_and_after(
     fig, (top, bottom) = _figure(2, 3.0)
     top.plot(dates, _floats(shown), color=COLORS["dashboard"], label="shown on the dashboard")
     top.plot(
-        dates, _floats(true), color=COLORS["orders"], linewidth=3, alpha=0.6, label="true (restated)"
+        dates,
+        _floats(true),
+        color=COLORS["orders"],
+        linewidth=3,
+        alpha=0.6,
+        label="true (restated)",
     )
     top.plot(
         dates,

@@ -13,7 +13,6 @@ import html
 import io
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 from fanout import postmortem, story
 from fanout.postmortem import All, Evidence
@@ -91,13 +90,19 @@ def _evidence(e: Evidence, links) -> str:
     return f"{_md(e.text)}" + (f" <span class='source'>({link})</span>" if link else "")
 
 
+def _evidence_box(e: Evidence, links) -> str:
+    return f'<div class="evidence">{_evidence(e, links)}</div>'
+
+
 def _table(
     head: Sequence[str],
     rows: Sequence[Sequence[str]],
     numeric: set[int] = frozenset(),
     css: str = "",
 ) -> str:
-    cells = "".join(f"<th{' class=num' if i in numeric else ''}>{h}</th>" for i, h in enumerate(head))
+    cells = "".join(
+        f"<th{' class=num' if i in numeric else ''}>{h}</th>" for i, h in enumerate(head)
+    )
     body = "".join(
         "<tr>"
         + "".join(f"<td{' class=num' if i in numeric else ''}>{c}</td>" for i, c in enumerate(r))
@@ -183,8 +188,10 @@ def _timeline(doc, found, links, charts) -> str:
     measures = story.measures(f3).text
     out += _markdown_table(measures)
     return out + _figure(
-        "timeline", charts, "The incident on a time axis (notebook 03): from the PR's deploy "
-        "to the verified fix, and the postmortem's seven steps."
+        "timeline",
+        charts,
+        "The incident on a time axis (notebook 03): from the PR's deploy "
+        "to the verified fix, and the postmortem's seven steps.",
     )
 
 
@@ -199,7 +206,7 @@ def _paired(blocks, makers, found, links) -> str:
     for i, block in enumerate(blocks):
         out.append(_original(block))
         if i < len(makers):
-            out.append(f'<div class="evidence">{_evidence(postmortem.evidence(makers[i], found), links)}</div>')
+            out.append(_evidence_box(postmortem.evidence(makers[i], found), links))
     return "".join(out)
 
 
@@ -211,7 +218,9 @@ def _actions(doc, found, links) -> str:
             rows.append((_md(item), HORIZONS.get(horizon, horizon), "", ""))
             continue
         e = postmortem.evidence(action.evidence, found)
-        rows.append((_md(item), HORIZONS.get(horizon, horizon), _md(action.where), _evidence(e, links)))
+        rows.append(
+            (_md(item), HORIZONS.get(horizon, horizon), _md(action.where), _evidence(e, links))
+        )
     return _table(
         ("Action item", "Horizon", "Where in this repository", "Evidence that it works"),
         rows,
@@ -251,7 +260,11 @@ def _restatement(found: All) -> str:
         return ""
     rows = []
     for dashboard, figure, unit, shown, true in f4["restatement_dashboards"]:
-        fmt = (lambda v: money(v, sign=True)) if unit == "currency" else (lambda v: f"{float(v):,.0f}")
+        fmt = (
+            (lambda v: money(v, sign=True))
+            if unit == "currency"
+            else (lambda v: f"{float(v):,.0f}")
+        )
         ratio = float(shown) / float(true) if float(true) else float("nan")
         rows.append(
             (f"<code>{html.escape(dashboard)}</code>", html.escape(figure), fmt(shown), fmt(true),
@@ -269,7 +282,7 @@ def _restatement(found: All) -> str:
         )  # fmt: skip
     out += (
         f"<details><summary>The restatement, per day: {story.count(len(days), 'day')} "
-        f"(also in <a href=\"restatement.csv\">restatement.csv</a>)</summary>"
+        f'(also in <a href="restatement.csv">restatement.csv</a>)</summary>'
         + _table(("Revenue date", "Shown", "True", "Overstated by"), days, {1, 2, 3})
         + "</details>"
     )
@@ -283,19 +296,26 @@ def index_page(found: All, links, charts: Sequence[str], pages, params=None) -> 
     sections = {
         "Incident Summary": lambda: _summary(doc, found, links),
         "Timeline": lambda: _timeline(doc, found, links, charts),
-        "What Happened": lambda: _paired(doc.what_happened, postmortem.HAPPENED, found, links)
-        + _figure(
-            "at-the-ping", charts, "What the dashboard showed at the ping (T+15), day by day, "
-            "against finance's books (notebook 03)."
-        )
-        + _figure(
-            "row-counts", charts, "Rows and distinct keys per model at every build around the "
-            "incident, and the runtime (notebook 05)."
+        "What Happened": lambda: (
+            _paired(doc.what_happened, postmortem.HAPPENED, found, links)
+            + _figure(
+                "at-the-ping",
+                charts,
+                "What the dashboard showed at the ping (T+15), day by day, "
+                "against finance's books (notebook 03).",
+            )
+            + _figure(
+                "row-counts",
+                charts,
+                "Rows and distinct keys per model at every build around the "
+                "incident, and the runtime (notebook 05).",
+            )
         ),
-        "Root Cause": lambda: "".join(_original(b) for b in doc.root_cause)
-        + "".join(
-            f'<div class="evidence">{_evidence(postmortem.evidence(m, found), links)}</div>'
-            for m in postmortem.ROOT_CAUSE
+        "Root Cause": lambda: (
+            "".join(_original(b) for b in doc.root_cause)
+            + "".join(
+                _evidence_box(postmortem.evidence(m, found), links) for m in postmortem.ROOT_CAUSE
+            )
         ),
         "Changes Made": lambda: _actions(doc, found, links),
         "What Went Well": lambda: _bullets(doc.went_well, found, links),
@@ -307,7 +327,7 @@ def index_page(found: All, links, charts: Sequence[str], pages, params=None) -> 
             + _decisions(doc, found, links)
             + "<h3>Form factor implication</h3>"
             + _original(doc.form_factor)
-            + f'<div class="evidence">{_evidence(postmortem.evidence(postmortem._form_factor, found), links)}</div>'
+            + _evidence_box(postmortem.evidence(postmortem.form_factor, found), links)
         ),
     }
     ids = {name: name.lower().replace(" ", "-") for name in doc.sections}
@@ -346,7 +366,10 @@ def figures_page(found: All, kinds: Mapping[str, Mapping[str, str]], pages) -> s
     parts = []
     for number, name, page in pages:
         rows = [
-            (f"<code>{html.escape(k)}</code>", html.escape(story.show(v, kinds.get(number, {}).get(k))))
+            (
+                f"<code>{html.escape(k)}</code>",
+                html.escape(story.show(v, kinds.get(number, {}).get(k))),
+            )
             for k, v in found.get(number, {}).items()
             if k not in ("restatement", "timeline")
         ]
@@ -374,7 +397,9 @@ def restatement_csvs(found: All) -> dict[str, str]:
         return {}
     days = io.StringIO()
     w = csv.writer(days, lineterminator="\n")
-    w.writerow(["revenue_date", "shown_on_dashboard", "true_revenue", "overstated_by", "complete_day"])
+    w.writerow(
+        ["revenue_date", "shown_on_dashboard", "true_revenue", "overstated_by", "complete_day"]
+    )
     for day, shown, true, complete in f4["restatement"]:
         diff = Decimal(str(shown)) - Decimal(str(true))
         w.writerow([day, shown, true, f"{diff:.2f}", str(bool(complete)).lower()])
@@ -384,4 +409,3 @@ def restatement_csvs(found: All) -> dict[str, str]:
     for row in f4["restatement_dashboards"]:
         w.writerow(row)
     return {"restatement.csv": days.getvalue(), "restatement-dashboards.csv": dashboards.getvalue()}
-

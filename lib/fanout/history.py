@@ -31,8 +31,8 @@ __all__ = [
     "dashboard_at",
     "live_build",
     "marts_at",
-    "previous_day_revenue",
     "models_seconds",
+    "previous_day_revenue",
     "query_ms",
     "rebuild_at",
 ]
@@ -247,7 +247,7 @@ def models_seconds(build, *, budget_s: float = 5.0, at_least: int = 3) -> tuple[
 
         once()
         runs, spent = [], 0.0
-        while len(runs) < at_least or spent < budget_s and len(runs) < 15:
+        while len(runs) < at_least or (spent < budget_s and len(runs) < 15):
             runs.append(once())
             spent += runs[-1]
     finally:

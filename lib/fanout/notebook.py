@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import types
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,8 +33,8 @@ def parameters(namespace: Mapping[str, Any]) -> Params:
     """Validated parameters from a notebook's globals (its parameters cell plus what papermill
     injected). A name that is not a parameter is reported as unknown.
 
-    >>> parameters({"days": 3, "seed": 1}).days
-    3
+    >>> parameters({"days": 120, "seed": 1}).days
+    120
     >>> parameters({"dayz": 3})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

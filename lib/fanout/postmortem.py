@@ -9,7 +9,6 @@ and returns Markdown plus the notebook section that computes it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,9 +21,9 @@ from fanout.story import count, duration, money, relative, times, when
 __all__ = [
     "ACTIONS",
     "DECISIONS",
+    "SUMMARY",
     "Evidence",
     "Original",
-    "SUMMARY",
     "evidence",
     "original",
 ]
@@ -120,10 +119,11 @@ def original(text: str | None = None) -> Original:
             part = doc.agent_judgment
         elif block.startswith("**Form factor implication"):
             part = None
+            doc.form_factor = block.split("**", 2)[2].strip()
         elif block.startswith("- ") and part is not None:
             part.append(block[2:])
         elif part is None:
-            doc.form_factor = block
+            doc.form_factor = f"{doc.form_factor} {block}".strip()
     return doc
 
 
@@ -253,7 +253,8 @@ def _prevented(found: All) -> Evidence:
     return Evidence(
         (
             f"The fix's grain tests fail on PR #482's tables ({fails} of "
-            f"{f4['grain_tests_on_enrichment']}, {count(f4['grain_test_failing_rows_on_enrichment'], 'failing row')}) "
+            f"{f4['grain_tests_on_enrichment']}, "
+            f"{count(f4['grain_test_failing_rows_on_enrichment'], 'failing row')}) "
             if fails
             else "The fix's grain tests find nothing to fail on PR #482's tables in this dataset "
         )
@@ -314,9 +315,7 @@ def _happened_sum(found: All) -> Evidence:
 
 def _happened_slower(found: All) -> Evidence:
     f2 = _f(found, "02")
-    return Evidence(
-        story.slower_query(f2).text.replace("**", "").replace("\n\n", " "), "02", "4"
-    )
+    return Evidence(story.slower_query(f2).text.replace("**", "").replace("\n\n", " "), "02", "4")
 
 
 HAPPENED: tuple[Callable[[All], Evidence], ...] = (
@@ -501,7 +500,7 @@ ACTIONS: dict[str, Action] = {
     'Add PR checklist item: "Does this model maintain the expected grain? Document it in the '
     'model YAML."': Action("notebook 06, section 8 (the checklist)", _a_checklist),
     "Add model YAML field: `grain: one row per [X]` — make it explicit": Action(
-        "`config.meta.grain` and \"One row per ...\" in `warehouse/fix/models/*/_*.yml`",
+        '`config.meta.grain` and "One row per ..." in `warehouse/fix/models/*/_*.yml`',
         _a_yaml_grain,
     ),
     "Staging model convention: staging models never join across sources": Action(
@@ -514,9 +513,9 @@ ACTIONS: dict[str, Action] = {
     "Lineage alert: flag when a staging model is joined inside another staging model": Action(
         "`fanout lint` rules `staging-reads-model` and `staging-joins-sources`", _a_lineage_alert
     ),
-    "Revenue reconciliation check: daily job cross-checking fct_revenue_daily vs raw_orders": Action(
-        "`fanout reconcile --against raw` (or `finance`)", _a_reconciliation
-    ),
+    (
+        "Revenue reconciliation check: daily job cross-checking fct_revenue_daily vs raw_orders"
+    ): Action("`fanout reconcile --against raw` (or `finance`)", _a_reconciliation),
 }
 
 
@@ -642,7 +641,7 @@ BULLETS: dict[str, Callable[[All], Evidence]] = {
 }
 
 
-def _form_factor(found: All) -> Evidence:
+def form_factor(found: All) -> Evidence:
     f3, f6 = _f(found, "03"), _f(found, "06")
     return Evidence(
         f"The mechanical part, run here: the root-cause walk named `{f6['root_cause']}` and "
@@ -688,12 +687,15 @@ def _d_revert(found: All) -> Evidence:
     )
 
 
+ROLLED_UP = ("item_count", "total_quantity", "items_total")
+
+
 def _d_detail(found: All) -> Evidence:
     f4, f6 = _f(found, "04"), _f(found, "06")
     return Evidence(
         f"`fct_orders` stays one row per order ({f4['fct_orders_rows']:,} rows, "
         f"{f4['fct_orders_distinct_orders']:,} orders) with the items rolled up "
-        f"({story._code([c for c in f6['fct_orders_columns'].get('fix', []) if c in ('item_count', 'total_quantity', 'items_total')])}); "
+        f"({story._code([c for c in f6['fct_orders_columns'].get('fix', []) if c in ROLLED_UP])}); "
         f"the line items themselves are `stg_order_items`, {f6['stg_order_items_rows']:,} rows.",
         "04",
         "3",
@@ -702,6 +704,7 @@ def _d_detail(found: All) -> Evidence:
 
 def _d_grain(found: All) -> Evidence:
     f1 = _f(found, "01")
+    per_order = f1["raw_order_items_rows"] / f1["raw_order_items_distinct_order_ids"]
     return Evidence(
         f"`raw_orders` is one row per `order_id` ({f1['raw_orders_rows']:,} rows, "
         f"{f1['raw_orders_distinct_order_ids']:,} ids); finance books the sum of their amounts "
@@ -710,8 +713,7 @@ def _d_grain(found: All) -> Evidence:
             if not f1["days_finance_differs_from_orders"]
             else f"(it differs on {count(f1['days_finance_differs_from_orders'], 'day')})"
         )
-        + f"; `raw_order_items` has {f1['raw_order_items_rows'] / f1['raw_order_items_distinct_order_ids']:.2f} "
-        "rows per order.",
+        + f"; `raw_order_items` has {per_order:.2f} rows per order.",
         "01",
         "1",
     )

@@ -77,7 +77,11 @@ def figures_of(notebook: str | Path) -> dict[str, bytes]:
             if not tag.startswith(FIGURE_TAG):
                 continue
             png = next(
-                (o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})),
+                (
+                    o["data"]["image/png"]
+                    for o in cell.get("outputs", [])
+                    if "image/png" in o.get("data", {})
+                ),
                 None,
             )
             if png is not None:

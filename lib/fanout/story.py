@@ -406,7 +406,7 @@ def factor_explained(f: Found) -> Claim:
     text = (
         (
             "The identity holds to the cent: the dashboard's total equals the sum of "
-            "n × amount over the orders, and finance's the sum of the amounts. "
+            "n times amount over the orders, and finance's the sum of the amounts. "
         )
         if held
         else "The identity does not hold here: see the table above. "
@@ -574,6 +574,10 @@ def ping(f: Found) -> Claim:
     return Claim("ping", text)
 
 
+def _minus(a: Any, b: Any) -> Decimal:
+    return Decimal(str(a)) - Decimal(str(b))
+
+
 def _ratio(a: Any, b: Any) -> float:
     b = Decimal(str(b))
     return float(Decimal(str(a)) / b) if b else math.nan
@@ -724,7 +728,8 @@ def grain_tests_on_pr(f: Found) -> Claim:
     )
     if failing:
         text = (
-            f"{_all_of(failing, n, 'grain test')} on `stg_orders` {'fails' if failing == 1 else 'fail'} on the "
+            f"{_all_of(failing, n, 'grain test')} on `stg_orders` "
+            f"{'fails' if failing == 1 else 'fail'} on the "
             f"enrichment's tables ({count(rows, 'failing row')}): the test that was missing "
             "would have stopped the PR."
         )
@@ -838,7 +843,8 @@ def restatement_dashboards(f: Found) -> Claim:
 def in_short_04(f: Found) -> Claim:
     parts = [fix_tests(f).text.rstrip(".")]
     parts.append(
-        f"its grain tests fail on the PR's tables ({count(f['grain_test_failing_rows_on_enrichment'], 'row')})"
+        "its grain tests fail on the PR's tables "
+        f"({count(f['grain_test_failing_rows_on_enrichment'], 'row')})"
         if f["grain_tests_failing_on_enrichment"]
         else "its grain tests find nothing on the PR's tables in this dataset"
     )
@@ -854,7 +860,7 @@ def in_short_04(f: Found) -> Claim:
     restated = f["restated_days"]
     tail = (
         f" Finance's restatement: {count(restated, 'day')}, "
-        f"{money(Decimal(str(f['shown_total_during_incident'])) - Decimal(str(f['true_total_during_incident'])))}"
+        f"{money(_minus(f['shown_total_during_incident'], f['true_total_during_incident']))}"
         " overstated."
         if restated
         else ""
@@ -1056,8 +1062,9 @@ def blast(f: Found) -> Claim:
 def reconciliation(f: Found) -> Claim:
     days, wrong = f["reconciliation_days"], f["reconciliation_days_disagreeing"]
     parts = [
-        f"the {rev} build {'agrees on all' if not wrong[rev] else f'disagrees on {wrong[rev]:,} of'}"
-        f" {count(days[rev], 'day')}"
+        f"the {rev} build "
+        + ("agrees on all" if not wrong[rev] else f"disagrees on {wrong[rev]:,} of")
+        + f" {count(days[rev], 'day')}"
         for rev in days
     ]
     return Claim(

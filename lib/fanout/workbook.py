@@ -84,7 +84,7 @@ def execute(
         _scrub(Path(tmp))
         os.replace(tmp, output)
     except PapermillExecutionError as exc:
-        where = _section_of(Path(tmp), exc.cell_index)
+        where = _section_of(Path(tmp))
         if keep_failed:
             _scrub(Path(tmp))
             os.replace(tmp, output)
@@ -99,15 +99,23 @@ def execute(
     return Executed(notebook.stem, output, round(time.perf_counter() - started, 2))
 
 
-def _section_of(executed: Path, index: int) -> str:
-    """Where a cell is, as a reader finds it: 'in section "2. Your answer", ' (the last
-    Markdown heading above it), or '' when there is none. Cell numbers are not shown: the
-    reader's execution counts differ from the runner's."""
+def _section_of(executed: Path) -> str:
+    """Where the failing cell of an executed notebook is, as a reader finds it:
+    'in section "2. Your answer", ' (the last Markdown heading above it), or '' when there is
+    none. Cell numbers are not shown: the reader's execution counts differ from the runner's."""
     try:
         cells = json.loads(executed.read_text()).get("cells", [])
     except (OSError, ValueError):
         return ""
-    for cell in reversed(cells[: max(0, index)]):
+    failed = next(
+        (
+            i
+            for i, cell in enumerate(cells)
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        ),
+        len(cells),
+    )
+    for cell in reversed(cells[:failed]):
         if cell.get("cell_type") != "markdown":
             continue
         for line in reversed("".join(cell.get("source", "")).splitlines()):
