@@ -221,7 +221,7 @@ def query_ms(con, db: str, at: dt.datetime, repeat: int = 5) -> tuple[float, flo
     return statistics.median(times), min(times), max(times)
 
 
-def models_seconds(build, *, budget_s: float = 5.0, at_least: int = 3) -> tuple[float, ...]:
+def models_seconds(build, *, budget_s: float = 1.0, at_least: int = 3) -> tuple[float, ...]:
     """What a warm `dbt run` of `build`'s models costs in the database: the seconds to run
     every model's compiled SQL on the build's own data, once per repeat (after one run to
     warm the cache), repeated until `budget_s` is spent and at least `at_least` times.
