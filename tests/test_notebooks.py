@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
 import json
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from fanout import postmortem, story
+from fanout import postmortem, story, workbook
 from fanout.errors import NotebookError
 from fanout.generate import dataset_dir
 from fanout.notebook import FINDINGS_MIME
@@ -52,25 +54,54 @@ PARAMETER_SETS = {
 }
 
 
+def _shared_folder(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this session sees (each worker's basetemp is a sibling)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "workbook-runs"
+
+
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
-    """All notebooks executed once per parameter set, on first use:
-    `executed(name)` returns (params, raw facts, executed notebook paths)."""
-    done = {}
+    """The workbook run once per parameter set and session, by whichever worker needs it first
+    (`fanout.workbook.run`: the builds once, the notebooks, the report):
+    `executed(name)` returns (params, raw facts, executed notebook paths).
+
+    Workers share the runs: a worker that needs a set another worker is running runs a set
+    nobody has claimed yet, then waits for its own."""
+    shared = _shared_folder(tmp_path_factory)
+    shared.mkdir(parents=True, exist_ok=True)
+    loaded = {}
+
+    def done_file(name: str) -> Path:
+        return shared / name / "done.json"
+
+    def run_if_free(name: str, wait: bool) -> bool:
+        with (shared / f"{name}.lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return False
+            if not done_file(name).exists():
+                values = {**PARAMETER_SETS[name], "build_dir": str(shared / name)}
+                ran = workbook.run(Params.from_mapping(values), jobs=1, say=lambda _: None)
+                done = {e.name: str(e.path) for e in ran.executed}
+                done_file(name).write_text(json.dumps({"outputs": done, "report": str(ran.report)}))
+            return True
 
     def run(name):
-        if name not in done:
-            build = tmp_path_factory.mktemp(f"nb-{name}")
-            values = {**PARAMETER_SETS[name], "build_dir": str(build)}
-            params = Params.from_mapping(values)
-            facts = read_raw(dataset_dir(params))
-            outputs = {
-                nb.stem: execute(nb, build / "executed" / nb.name, values).path
-                for nb in notebook_paths()
-            }
-            done[name] = (params, facts, outputs)
-        return done[name]
+        if name not in loaded:
+            if not done_file(name).exists() and not run_if_free(name, wait=False):
+                for other in PARAMETER_SETS:
+                    if other != name and not done_file(other).exists():
+                        run_if_free(other, wait=False)
+                run_if_free(name, wait=True)
+            params = Params.from_mapping({**PARAMETER_SETS[name], "build_dir": str(shared / name)})
+            done = json.loads(done_file(name).read_text())
+            outputs = {stem: Path(path) for stem, path in done["outputs"].items()}
+            loaded[name] = (params, read_raw(dataset_dir(params)), outputs, Path(done["report"]))
+        return loaded[name][:3]
 
+    run.report = lambda name: (run(name), loaded[name][3])[1]
     return run
 
 
@@ -78,7 +109,8 @@ def test_every_notebook_has_a_findings_check():
     assert {nb.stem for nb in notebook_paths()} <= set(CHECKS)
 
 
-# One parameter set per xdist worker group, so that each set's notebooks run once.
+# Grouped by parameter set for xdist (loadgroup); the `executed` fixture shares each set's run
+# between workers in any case, so every set runs once per session.
 CASES = [
     pytest.param(name, nb.stem, marks=pytest.mark.xdist_group(name), id=f"{name}-{nb.stem[:2]}")
     for name in PARAMETER_SETS
@@ -510,13 +542,10 @@ def test_the_offline_check_sees_an_external_reference():
     assert not EXTERNAL.search('<script src="mathjax/MathJax.js"></script>')
 
 
-def _report(executed, tmp_path, name):
-    from fanout.report import write_report
-    from fanout.workbook import Executed
-
-    params, facts, outputs = executed(name)
-    ran = [Executed(stem, path, 0.0) for stem, path in sorted(outputs.items())]
-    return params, facts, write_report(ran, tmp_path / "report", params)
+def _report(executed, name):
+    """The report `make workbook` wrote for this parameter set."""
+    params, facts, _outputs = executed(name)
+    return params, facts, executed.report(name)
 
 
 @pytest.mark.parametrize(
@@ -529,7 +558,7 @@ def _report(executed, tmp_path, name):
 def test_the_report_is_the_postmortem_with_this_runs_evidence_and_reads_offline(
     executed, tmp_path, parameter_set
 ):
-    params, facts, index = _report(executed, tmp_path, parameter_set)
+    params, facts, index = _report(executed, parameter_set)
     folder = index.parent
     page = index.read_text()
     # every section of the original, in its order
