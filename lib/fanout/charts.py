@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from fanout.story import CURRENCY
+from fanout.story import CURRENCY, duration
 
 __all__ = [
     "anomalies",
@@ -157,11 +157,7 @@ def grain_comparison(labels: Sequence[str], rows: Sequence[int], keys: Sequence[
 
 
 def _duration(delta) -> str:
-    minutes = round(delta.total_seconds() / 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d} min"
+    return duration(round(delta.total_seconds() / 60))
 
 
 def _event_color(check: str) -> str:
@@ -410,7 +406,7 @@ def detector_replay(
         x = ci_x if m is None else m
         color = COLORS["finance"] if x < finance_minutes else COLORS["dashboard"]
         ax.plot([x], [y], "o", color=color, markersize=9)
-        label = "in CI, before the deploy" if m is None else f"{m} min after the deploy"
+        label = "in CI, before the deploy" if m is None else f"{duration(m)} after the deploy"
         ax.annotate(
             label, (x, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=9
         )

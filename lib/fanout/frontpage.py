@@ -57,6 +57,7 @@ CSS = """
  .decision h4 { margin: 0.6em 0 0.3em; }
  .decision dl { margin: 0; } .decision dt { font-weight: bold; margin-top: 0.4em; }
  .decision dd { margin: 0 0 0 1em; }
+ table.timeline td:nth-child(2) { white-space: nowrap; }
  table.actions td:nth-child(1) { width: 26%; } table.actions td:nth-child(2) { width: 8%; }
  table.actions td:nth-child(3) { width: 26%; } table.actions td:nth-child(4) { width: 40%; }
  table.actions code { word-break: break-all; }
@@ -183,7 +184,7 @@ def _timeline(doc, found, links, charts) -> str:
         (html.escape(label), html.escape(at), _md(event), _evidence(e, links))
         for label, at, event, e in steps
     ]
-    out = _table(("Time", "At", "The postmortem", "What the workbook finds"), rows)
+    out = _table(("Time", "At", "The postmortem", "What the workbook finds"), rows, css="timeline")
     f3 = found["03"]
     measures = story.measures(f3).text
     out += _markdown_table(measures)

@@ -281,8 +281,8 @@ def timeline_rows(found: All) -> list[tuple[str, str, str, Evidence]]:
     """(T, time, the postmortem's event, evidence) for the seven steps."""
     f3 = _f(found, "03")
     return [
-        (label, at, event, Evidence(story._cell(text).replace("\\$", "$"), "03", str(i + 3)))
-        for i, (label, at, event, text) in enumerate(story.timeline_steps(f3))
+        (label, at, event, Evidence(text, "03", str(i + 3)))
+        for i, (label, at, event, text) in enumerate(story.timeline_steps(f3, sign=True))
     ]
 
 

@@ -49,7 +49,7 @@ FINANCE_FIGURE = "finance's figure"
 # ---------------------------------------------------------------- formatting
 
 
-def money(value: Any, *, sign: bool = False) -> str:
+def _money(value: Any, *, sign: bool = False) -> str:
     """An amount with two decimals and its unit.
 
     >>> money("-12.5"), money(Decimal("0.00")), money(367717.9, sign=True)
@@ -59,6 +59,9 @@ def money(value: Any, *, sign: bool = False) -> str:
     text = f"{abs(amount):,.2f}"
     minus = "-" if amount < 0 else ""
     return f"{minus}${text}" if sign else f"{minus}{text} {CURRENCY}"
+
+
+money = _money
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -646,9 +649,13 @@ def verification(f: Found) -> Claim:
     return Claim("verification", text)
 
 
-def timeline_steps(f: Found) -> list[tuple[str, str, str, str]]:
+def timeline_steps(f: Found, *, sign: bool = False) -> list[tuple[str, str, str, str]]:
     """The postmortem's seven steps with what the workbook found at each:
-    (T, time, the postmortem's words, the evidence)."""
+    (T, time, the postmortem's words, the evidence); `sign` writes money with "$"."""
+
+    def money(value: Any) -> str:
+        return _money(value, sign=sign)
+
     ratio = f["dashboard_ratio_at_detection"]
     ping_ratio = _ratio(f["dashboard_total_at_ping"], f["finance_total_at_ping"])
     rows, orders = f["grain_query_rows"], f["grain_query_orders"]
