@@ -21,7 +21,7 @@ from fanout import exercises
 from fanout.cli import main
 from fanout.exercises import EXERCISES, HINTS, Seat
 
-from .conftest import read_raw
+from .conftest import ROOT, read_raw
 from .conftest import run_cli as _run
 
 pytestmark = pytest.mark.xdist_group("training")
@@ -517,3 +517,46 @@ def test_a_name_without_latin_letters_still_gets_its_own_seat(capsys, tmp_path):
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert folders[1] == "seat-02-ana"
     assert re.fullmatch(r"seat-01-trainee-[0-9a-f]{8}", folders[0])
+
+
+def test_grading_says_what_is_left_to_do_and_where_a_syntax_error_is(capsys, tmp_path):
+    """An untouched exercise is "not answered" with what to do; an error names the section and
+    the first line of the cell, as the trainee sees them (no execution count)."""
+    out = tmp_path / "session"
+    assert main(["training", "prepare", "--seats", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    first = out / "seat-01" / "1-find-the-broken-model.ipynb"
+    doc = json.loads(first.read_text())
+    (answers,) = [c for c in doc["cells"] if "answers" in c["metadata"].get("tags", [])]
+    answers["source"] = "BROKEN_MODEL = 'stg_orders\n"
+    first.write_text(json.dumps(doc))
+    code, text, err = _run(capsys, "grade", out)
+    assert code == 1 and "Traceback" not in err
+    rows = {r[1]: r[2] for r in (re.split(r"\s{2,}", ln) for ln in text.splitlines()[1:-1])}
+    assert rows["1 find the broken model"].startswith(
+        "error: 1-find-the-broken-model.ipynb, in section "
+    )
+    assert (
+        "the cell starting `BROKEN_MODEL = 'stg_orders`: SyntaxError"
+        in (rows["1 find the broken model"])
+    )
+    assert "cell 9" not in text
+    for exercise in ("2 write the grain test", "3 fix the fan-out"):
+        assert rows[exercise].startswith("not answered: "), rows[exercise]
+        assert len(rows[exercise]) > len("not answered: ") + 5
+
+
+def test_the_exercises_link_only_to_what_a_seat_folder_holds():
+    """A seat folder holds the three exercise notebooks side by side: a relative link to
+    anything else (the workbook's notebooks, ../) would be dead there."""
+    seat_files = {f"{stem}.ipynb" for stem, _, _ in EXERCISES}
+    for stem, _, _ in EXERCISES:
+        doc = json.loads((ROOT / "notebooks" / "training" / f"{stem}.ipynb").read_text())
+        for cell in doc["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            for target in re.findall(r"\]\(([^)#]+)", "".join(cell["source"])):
+                assert target.startswith(("http://", "https://")) or target in seat_files, (
+                    stem,
+                    target,
+                )
