@@ -1,0 +1,196 @@
+"""Every model's grain inferred from its parents' grains, in dependency order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import PurePosixPath
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from fanout.lineage.infer import _grain, _Infer
+from fanout.lineage.manifest import Graph, Node
+from fanout.lineage.results import Grain, Prediction
+from fanout.lineage.rules import Finding, _sorted_findings, lint
+from fanout.lineage.scope import _Shape, _unknown
+from fanout.lineage.sql import _parse, _sql, _Unreadable
+
+# ---------------------------------------------------------------------------- the manifest's models
+
+_REF = re.compile(r"""\{\{\s*ref\(\s*(?:['"][^'"]+['"]\s*,\s*)?['"]([^'"]+)['"]\s*\)\s*\}\}""")
+_SOURCE = re.compile(r"""\{\{\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*\}\}""")
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+_FILE_SUFFIXES = (".csv", ".parquet", ".json", ".ndjson", ".jsonl", ".gz", ".zst")
+
+
+class _Predictor:
+    """Infers every model's grain in dependency order, each from its parents' grains."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.results: dict[str, tuple[_Shape, Grain]] = {}
+        self.relations: list[tuple[tuple[str, ...], str]] = []
+        self.functions: dict[str, str] = {}
+        self.files: dict[str, list[str]] = {}
+        for node in graph.nodes.values():
+            if node.resource_type not in ("model", "seed", "snapshot", "source"):
+                continue
+            if node.resource_type == "source":
+                self.files.setdefault(node.name.lower(), []).append(node.unique_id)
+            if not node.relation_name:
+                continue
+            try:
+                sql = f"select * from {node.relation_name}"
+                table = sqlglot.parse_one(sql, read=graph.dialect)
+                table = table.find(exp.Table)
+            except SqlglotError:
+                continue
+            if table is None:
+                continue
+            if isinstance(table.this, exp.Func):
+                self.functions[_sql(table.this)] = node.unique_id
+            else:
+                parts = tuple(p.name.lower() for p in table.parts)
+                self.relations.append((parts, node.unique_id))
+
+    def find(self, table: exp.Table, refs: Mapping[str, str]) -> str | None:
+        """The unique id of the node a table reference reads, if it can be told."""
+        if isinstance(table.this, exp.Func):
+            if _sql(table.this) in self.functions:
+                return self.functions[_sql(table.this)]
+            path = next((a.name for a in table.this.find_all(exp.Literal) if a.is_string), "")
+            return self._file(path)
+        name = table.name
+        if name in refs:
+            return refs[name]
+        if "/" in name or name.lower().endswith(_FILE_SUFFIXES):
+            return self._file(name)
+        parts = tuple(p.name.lower() for p in table.parts)
+        found = {uid for rel, uid in self.relations if rel[-len(parts) :] == parts}
+        return found.pop() if len(found) == 1 else None
+
+    def _file(self, path: str) -> str | None:
+        stem = PurePosixPath(path).name.lower()
+        while PurePosixPath(stem).suffix in _FILE_SUFFIXES:
+            stem = stem[: -len(PurePosixPath(stem).suffix)]
+        found = self.files.get(stem, [])
+        return found[0] if len(found) == 1 else None
+
+    def shape_of(self, uid: str) -> _Shape:
+        """A node's rows as a model reading it sees them: a model's inferred grain (or the
+        one it states, if none can be inferred); what a source, seed or snapshot states."""
+        node = self.graph.nodes[uid]
+        stated = tuple(node.grains)
+        if node.resource_type != "model":
+            return _Shape(
+                node.label,
+                keys=stated,
+                unknown=None if stated else f"{node.label} has no declared or tested grain",
+            )
+        shape, _ = self.infer(node)
+        # its own fan-outs are reported on it; its readers see its rows (and repeated values)
+        shape = replace(shape, label=node.label, fans=())
+        if shape.keys or not stated:
+            reason = shape.unknown and f"the grain of {node.label} is unknown ({shape.unknown})"
+            return replace(shape, unknown=reason)
+        return replace(shape, keys=stated, unknown=None)  # what it states, if nothing better
+
+    def infer(self, node: Node) -> tuple[_Shape, Grain]:
+        if node.unique_id in self.results:
+            return self.results[node.unique_id]
+        cycle = _unknown(node.label, f"{node.label} depends on itself")
+        self.results[node.unique_id] = (cycle, Grain(None, reason=cycle.unknown))
+        refs: dict[str, str] = {}
+        infer = _Infer(node.label, lambda t: self._lookup(t, refs), self.graph.dialect)
+        try:
+            shape = infer.query(_parse(self._sql(node, refs), self.graph.dialect), {}, node.label)
+        except _Unreadable as exc:
+            shape = _unknown(node.label, str(exc))
+        result = (shape, _grain(shape, infer))
+        self.results[node.unique_id] = result
+        return result
+
+    def _lookup(self, table: exp.Table, refs: Mapping[str, str]) -> _Shape:
+        uid = self.find(table, refs)
+        if uid is None:
+            shown = _sql(table.this if isinstance(table.this, exp.Func) else table)
+            return _unknown(shown, f"reads {shown[:80]}, which is not a node of the manifest")
+        return self.shape_of(uid)
+
+    def _sql(self, node: Node, refs: dict[str, str]) -> str:
+        """The model's compiled SQL or, if there is none, its raw SQL with ref() and source()
+        replaced by placeholders (`refs` maps them to unique ids)."""
+        if node.language != "sql":
+            raise _Unreadable(f"a {node.language} model")
+        if node.compiled_sql:
+            return node.compiled_sql
+        parents = [self.graph.nodes[p] for p in node.parents]
+
+        def placeholder(found: list[Node], shown: str) -> str:
+            if len(found) != 1:
+                raise _Unreadable(f"cannot tell which node {shown} is")
+            name = f"__fanout_node_{len(refs)}"
+            refs[name] = found[0].unique_id
+            return name
+
+        def ref(m: re.Match) -> str:
+            return placeholder(
+                [p for p in parents if p.name == m[1] and p.resource_type != "source"],
+                f"ref('{m[1]}')",
+            )
+
+        def source(m: re.Match) -> str:
+            return placeholder(
+                [p for p in parents if p.source_name == m[1] and p.name == m[2]],
+                f"source('{m[1]}', '{m[2]}')",
+            )
+
+        sql = _JINJA_COMMENT.sub("", node.raw_sql or "")
+        sql = _SOURCE.sub(source, _REF.sub(ref, sql))
+        if "{{" in sql or "{%" in sql:
+            raise _Unreadable("no compiled SQL in the manifest and Jinja beyond ref() and source()")
+        return sql
+
+    def prediction(self, node: Node) -> Prediction:
+        shape, grain = self.infer(node)
+        declared = node.grains
+        holds = [shape.unique(d) for d in declared]
+        intended = bool(declared) and bool(grain.fanouts) and all(holds)
+        if grain.fanouts and not intended:
+            status = "fan-out"
+        elif grain.key is not None and declared and not all(holds):
+            status = "mismatch"
+        elif grain.sums:
+            status = "sum-over-fan-out"
+        elif grain.key is None:
+            status = "unknown"
+        else:
+            status = "ok"
+        return Prediction(
+            node.label,
+            status,
+            grain.key,
+            grain.reason,
+            declared,
+            grain.fanouts,
+            grain.sums,
+            intended,
+        )
+
+
+def predict(graph: Graph, models: Iterable[str] | None = None) -> tuple[Prediction, ...]:
+    """The inferred grain of each model (or of the named ones), by model name."""
+    predictor = _Predictor(graph)
+    wanted = None if models is None else [graph.node(m) for m in models]
+    return tuple(predictor.prediction(n) for n in (graph.models if wanted is None else wanted))
+
+
+def check(graph: Graph) -> tuple[Finding, ...]:
+    """Every lint finding and every finding of the grain inference, by model and rule."""
+    found = list(lint(graph))
+    for p in predict(graph):
+        found += p.findings()
+    return _sorted_findings(found)
