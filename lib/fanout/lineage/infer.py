@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ from fanout.lineage.scope import (
     _OUT,
     FD,
     Attr,
-    _closure,
+    Closures,
     _covers,
     _has,
     _Repeat,
@@ -295,152 +296,9 @@ class _Infer:
     def project(
         self, scope: _Scope, outputs: list, stars: list, group: tuple | None, origin: str
     ) -> _Shape:
-        fds = list(scope.fds)
-        out: list[Attr] = []
-        renames: dict[Attr, Attr] = {}
-        reads: dict[Attr, set] = {}
-        row_numbers: dict[str, list] = {}
-        constants: dict[str, str] = {}
-
-        def constant(attr: Attr) -> str | None:
-            shape = scope.shapes.get(attr[0])
-            return shape.constants.get(attr[1]) if shape is not None else None
-
-        def link(o: Attr, attr: Attr) -> None:
-            fds.extend([(frozenset({o}), frozenset({attr})), (frozenset({attr}), frozenset({o}))])
-            renames.setdefault(attr, o)
-
-        group_sql = {a[1]: a for a in group or () if a[0] == _EXPR}
-        for name, node in outputs:
-            o = (_OUT, name)
-            if o in out:
-                continue  # a repeated name: the first one wins
-            out.append(o)
-            if isinstance(node, tuple):
-                link(o, node)
-                reads[o] = {node}
-                if (value := constant(node)) is not None:
-                    constants[name] = value
-                continue
-            core = _strip(node)
-            if isinstance(core, exp.Cast) and _same_name(core.this, name):
-                core = _strip(core.this)  # cast(d as date) as d: d was a date already
-            attr = scope.resolve(core) if isinstance(core, exp.Column) else None
-            if attr is None and _sql(core) in group_sql:
-                attr = group_sql[_sql(core)]
-            if attr is not None:
-                link(o, attr)
-                reads[o] = {attr}
-                if (value := constant(attr)) is not None:
-                    constants[name] = value
-                continue
-            if (value := _literal_value(core)) is not None:
-                constants[name] = value
-            attrs = scope.attrs_of(core)
-            reads[o] = attrs or set()
-            if group is not None and _set_returning(core) is None:
-                fds.append((frozenset(group), frozenset({o})))
-            if isinstance(core, exp.Window) and isinstance(core.this, exp.RowNumber):
-                parts = [scope.attrs_of(p) for p in core.args.get("partition_by") or []]
-                if all(p is not None and len(p) == 1 for p in parts):
-                    row_numbers[name] = [p.pop() for p in parts]
-            elif attrs is not None and not _aggregates(core) and _deterministic(core):
-                fds.append((frozenset(attrs), frozenset({o})))
-        # columns a star passes through without knowing them: the ones anything mentions
-        mentioned = set()
-        for key in scope.keys:
-            mentioned |= set(key)
-        for lhs, rhs in scope.fds:
-            mentioned |= lhs | rhs
-        for r in scope.repeated.values():
-            mentioned |= set(r.multiplier or ()) | set(r.rowkey or ())
-        for _, m in scope.fans:
-            mentioned |= set(m or ())
-        for attr in sorted(a for a in mentioned if a[0] in stars and a[1] != "*"):
-            o = (_OUT, attr[1])
-            if o not in out:
-                out.append(o)
-                link(o, attr)
-                reads[o] = {attr}
-
-        closures = {o: _closure({o}, fds) for o in out}
-        everything = _closure(out, fds)
-
-        def names(attrs: Iterable[Attr] | None) -> tuple[str, ...] | None:
-            """Output names that determine each attribute, or None if one is not selected."""
-            if attrs is None:
-                return None
-            found = []
-            for a in attrs:
-                o = renames.get(a) or next((o for o in out if _has(closures[o], a)), None)
-                if o is None:
-                    return None
-                found.append(o[1])
-            return tuple(dict.fromkeys(found))
-
-        keys: list[tuple[str, ...]] = []
-        missing: list[Attr] = []
-        for key in scope.keys:
-            if not _covers(everything, key):
-                missing = missing or [a for a in key if not _has(everything, a)]
-                continue
-            chosen = list(out)
-            for o in reversed(out):
-                trial = [x for x in chosen if x != o]
-                if _covers(_closure(trial, fds), key):
-                    chosen = trial
-            found = tuple(o[1] for o in chosen)
-            if found not in keys:
-                keys.append(found)
-        keys = [k for k in keys if not any(set(j) < set(k) for j in keys)]
-        unknown = None
-        if not keys:
-            if scope.unknown:
-                unknown = scope.unknown
-            elif missing:
-                shown = ", ".join(_show(a) for a in missing)
-                unknown = f"no set of selected columns is unique: {shown} " + (
-                    "is not selected" if len(missing) == 1 else "are not selected"
-                )
-            else:
-                unknown = "no known grain"
-
-        out_fds: list[FD] = []
-        determinants = [(o,) for o in out]
-        for lhs, _ in scope.fds:
-            determinants.append(tuple(lhs))
-        determinants += [tuple(k) for k in scope.keys]
-        for lhs in determinants:
-            mapped = names(lhs) if all(a in renames or a[0] == _OUT for a in lhs) else None
-            if not mapped:
-                continue
-            known = _closure({(_OUT, n) for n in mapped}, fds)
-            rhs = frozenset(o[1] for o in out if _has(known, o) and o[1] not in mapped)
-            if rhs and (frozenset(mapped), rhs) not in out_fds:
-                out_fds.append((frozenset(mapped), rhs))
-
-        repeated: dict[str, _Repeat] = {}
-        for o in out:
-            for attr in sorted(reads.get(o, ())):
-                r = scope.repeat_of(attr)
-                if r is not None:
-                    repeated[o[1]] = _Repeat(names(r.multiplier), names(r.rowkey), r.fanout)
-                    break
-        for alias in stars:
-            r = scope.repeated.get((alias, "*"))
-            if r is not None:
-                repeated["*"] = _Repeat(names(r.multiplier), names(r.rowkey), r.fanout)
-        return _Shape(
-            label=origin,
-            columns=None if stars else tuple(o[1] for o in out),
-            keys=tuple(keys),
-            fds=tuple(out_fds),
-            repeated=repeated,
-            fans=tuple((f, names(m)) for f, m in scope.fans),
-            unknown=unknown,
-            row_numbers={n: cols for n, p in row_numbers.items() if (cols := names(p)) is not None},
-            constants=constants,
-        )
+        """The relation the select list makes of the rows: its columns, minimal keys,
+        dependencies and repeated values, in output names."""
+        return _Projection(scope, outputs, stars, group).shape(origin)
 
     def setop(self, q: exp.SetOperation, env: dict, label: str) -> _Shape:
         branches: list[exp.Expression] = []
@@ -511,6 +369,208 @@ class _Infer:
             )
         return _Shape(
             label, columns, tuple(keys), (), repeated, tuple((f, None) for f, _ in fans), unknown
+        )
+
+
+class _Projection:
+    """A select list applied to a scope's rows, in phases: link each output column to what
+    it reads, pass through the columns a star selects unseen, then find the minimal keys,
+    the dependencies between output columns and the values a fan-out repeated."""
+
+    def __init__(self, scope: _Scope, outputs: list, stars: list, group: tuple | None):
+        self.scope, self.stars, self.group = scope, stars, group
+        self.fds: list[FD] = list(scope.fds)
+        self.out: list[Attr] = []
+        self.renames: dict[Attr, Attr] = {}
+        self.linked: dict[Attr, Attr] = {}  # output column -> the attribute it renames
+        self.links: list[FD] = []
+        self.reads: dict[Attr, set] = {}
+        self.row_numbers: dict[str, list] = {}
+        self.constants: dict[str, str] = {}
+        self.select_list(outputs)
+        self.star_columns()
+        self.closure = Closures(self.fds + self.links)
+        self._closures: dict[Attr, set] = {}
+
+    # -- phase 1: what each output column reads
+
+    def constant(self, attr: Attr) -> str | None:
+        shape = self.scope.shapes.get(attr[0])
+        return shape.constants.get(attr[1]) if shape is not None else None
+
+    def link(self, o: Attr, attr: Attr) -> None:
+        """The output column `o` is the attribute `attr` under another name."""
+        self.links += [(frozenset({o}), frozenset({attr})), (frozenset({attr}), frozenset({o}))]
+        self.renames.setdefault(attr, o)
+        self.linked[o] = attr
+        self.reads[o] = {attr}
+        if (value := self.constant(attr)) is not None:
+            self.constants[o[1]] = value
+
+    def select_list(self, outputs: list) -> None:
+        scope, group = self.scope, self.group
+        group_sql = {a[1]: a for a in group or () if a[0] == _EXPR}
+        for name, node in outputs:
+            o = (_OUT, name)
+            if o in self.out:
+                continue  # a repeated name: the first one wins
+            self.out.append(o)
+            if isinstance(node, tuple):
+                self.link(o, node)
+                continue
+            core = _strip(node)
+            if isinstance(core, exp.Cast) and _same_name(core.this, name):
+                core = _strip(core.this)  # cast(d as date) as d: d was a date already
+            attr = scope.resolve(core) if isinstance(core, exp.Column) else None
+            if attr is None and _sql(core) in group_sql:
+                attr = group_sql[_sql(core)]
+            if attr is not None:
+                self.link(o, attr)
+                continue
+            if (value := _literal_value(core)) is not None:
+                self.constants[name] = value
+            attrs = scope.attrs_of(core)
+            self.reads[o] = attrs or set()
+            if group is not None and _set_returning(core) is None:
+                self.fds.append((frozenset(group), frozenset({o})))
+            if isinstance(core, exp.Window) and isinstance(core.this, exp.RowNumber):
+                parts = [scope.attrs_of(p) for p in core.args.get("partition_by") or []]
+                if all(p is not None and len(p) == 1 for p in parts):
+                    self.row_numbers[name] = [p.pop() for p in parts]
+            elif attrs is not None and not _aggregates(core) and _deterministic(core):
+                self.fds.append((frozenset(attrs), frozenset({o})))
+
+    def star_columns(self) -> None:
+        """Columns a star passes through without knowing them: the ones anything mentions."""
+        scope = self.scope
+        mentioned = set()
+        for key in scope.keys:
+            mentioned |= set(key)
+        for lhs, rhs in scope.fds:
+            mentioned |= lhs | rhs
+        for r in scope.repeated.values():
+            mentioned |= set(r.multiplier or ()) | set(r.rowkey or ())
+        for _, m in scope.fans:
+            mentioned |= set(m or ())
+        for attr in sorted(a for a in mentioned if a[0] in self.stars and a[1] != "*"):
+            o = (_OUT, attr[1])
+            if o not in self.out:
+                self.out.append(o)
+                self.link(o, attr)
+
+    # -- phase 2: output names for attributes
+
+    def closure_of(self, o: Attr) -> set:
+        if o not in self._closures:
+            self._closures[o] = self.closure({o})
+        return self._closures[o]
+
+    def names(self, attrs: Iterable[Attr] | None) -> tuple[str, ...] | None:
+        """Output names that determine each attribute, or None if one is not selected."""
+        if attrs is None:
+            return None
+        found = []
+        for a in attrs:
+            o = self.renames.get(a) or next(
+                (o for o in self.out if _has(self.closure_of(o), a)), None
+            )
+            if o is None:
+                return None
+            found.append(o[1])
+        return tuple(dict.fromkeys(found))
+
+    # -- phase 3: the minimal keys
+
+    def minimal(self, key: tuple[Attr, ...], candidates: list[Attr]) -> tuple[str, ...]:
+        """A minimal set of output columns determining `key`, dropping from the end."""
+        chosen = list(candidates)
+        for o in reversed(candidates):
+            trial = [x for x in chosen if x != o]
+            if _covers(self.closure(trial), key):
+                chosen = trial
+        return tuple(o[1] for o in chosen)
+
+    def keys(self) -> tuple[list[tuple[str, ...]], str | None]:
+        everything = self.closure(self.out)
+        keys: list[tuple[str, ...]] = []
+        missing: list[Attr] = []
+        for key in self.scope.keys:
+            if not _covers(everything, key):
+                missing = missing or [a for a in key if not _has(everything, a)]
+                continue
+            # start from the columns naming the key's attributes when they cover it
+            named = [o for o in self.out if self.reads.get(o, set()) & set(key)]
+            start = named if named and _covers(self.closure(named), key) else self.out
+            found = self.minimal(key, start)
+            if found not in keys:
+                keys.append(found)
+        keys = [k for k in keys if not any(set(j) < set(k) for j in keys)]
+        if keys:
+            return keys, None
+        if self.scope.unknown:
+            return keys, self.scope.unknown
+        if missing:
+            shown = ", ".join(_show(a) for a in missing)
+            verb = "is not selected" if len(missing) == 1 else "are not selected"
+            return keys, f"no set of selected columns is unique: {shown} {verb}"
+        return keys, "no known grain"
+
+    # -- phase 4: dependencies between output columns
+
+    def output_fds(self) -> list[FD]:
+        scope, renames = self.scope, self.renames
+        left_sides = {a for lhs, _ in self.fds for a in lhs}  # the links' aside
+        out_fds: list[FD] = []
+        # an output column determines more than its own name only through a dependency
+        shared = Counter(self.linked.values())
+        determinants = [(o,) for o, a in self.linked.items() if a in left_sides or shared[a] > 1]
+        determinants += [tuple(lhs) for lhs, _ in scope.fds]
+        determinants += [tuple(k) for k in scope.keys]
+        for lhs in determinants:
+            mapped = self.names(lhs) if all(a in renames or a[0] == _OUT for a in lhs) else None
+            if not mapped:
+                continue
+            known = self.closure({(_OUT, n) for n in mapped})
+            rhs = frozenset(o[1] for o in self.out if _has(known, o) and o[1] not in mapped)
+            if rhs and (frozenset(mapped), rhs) not in out_fds:
+                out_fds.append((frozenset(mapped), rhs))
+        constant = frozenset(o[1] for o in self.out if _has(self.closure(()), o))
+        if constant:
+            out_fds.append((frozenset(), constant))
+        return out_fds
+
+    # -- phase 5: values a fan-out repeated
+
+    def repeated(self) -> dict[str, _Repeat]:
+        scope, names = self.scope, self.names
+        repeated: dict[str, _Repeat] = {}
+        for o in self.out:
+            for attr in sorted(self.reads.get(o, ())):
+                r = scope.repeat_of(attr)
+                if r is not None:
+                    repeated[o[1]] = _Repeat(names(r.multiplier), names(r.rowkey), r.fanout)
+                    break
+        for alias in self.stars:
+            r = scope.repeated.get((alias, "*"))
+            if r is not None:
+                repeated["*"] = _Repeat(names(r.multiplier), names(r.rowkey), r.fanout)
+        return repeated
+
+    def shape(self, origin: str) -> _Shape:
+        keys, unknown = self.keys()
+        names = self.names
+        return _Shape(
+            label=origin,
+            columns=None if self.stars else tuple(o[1] for o in self.out),
+            keys=tuple(keys),
+            fds=tuple(self.output_fds()),
+            repeated=self.repeated(),
+            fans=tuple((f, names(m)) for f, m in self.scope.fans),
+            unknown=unknown,
+            row_numbers={
+                n: cols for n, p in self.row_numbers.items() if (cols := names(p)) is not None
+            },
+            constants=self.constants,
         )
 
 

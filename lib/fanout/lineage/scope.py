@@ -49,6 +49,52 @@ def _covers(known: set, attrs: Iterable[Attr]) -> bool:
     return all(_has(known, a) for a in attrs)
 
 
+class Closures:
+    """Attribute closures under a fixed list of functional dependencies, each computed in
+    time linear in what it reaches (an index from each attribute to the dependencies whose
+    left side holds it, and a count of each left side's attributes not yet known).
+
+    >>> fds = [(frozenset({("o", "id")}), frozenset({("o", "*")}))]
+    >>> fds += [(frozenset({("o", "customer_id")}), frozenset({("c", "name")}))]
+    >>> sorted(Closures(fds)({("o", "id")}))
+    [('c', 'name'), ('o', '*'), ('o', 'id')]
+    """
+
+    def __init__(self, fds: Iterable[FD]):
+        self.fds = [(lhs, rhs) for lhs, rhs in fds]
+        self.needs = [len(lhs) for lhs, _ in self.fds]
+        self.by_attr: dict[Attr, list[int]] = {}
+        self.by_alias: dict[str, set[Attr]] = {}  # the left-side attributes of each alias
+        for i, (lhs, _) in enumerate(self.fds):
+            for a in lhs:
+                self.by_attr.setdefault(a, []).append(i)
+                self.by_alias.setdefault(a[0], set()).add(a)
+
+    def __call__(self, attrs: Iterable[Attr]) -> set:
+        """Every attribute the given ones determine (`(t, "*")`: every column of t)."""
+        needs = self.needs.copy()
+        known: set = set()
+        met: set = set()  # left-side attributes known, directly or through a star
+        queue = list(attrs)
+        queue += [a for i, (lhs, rhs) in enumerate(self.fds) if not lhs for a in rhs]
+        while queue:
+            attr = queue.pop()
+            if attr in known:
+                continue
+            known.add(attr)
+            if attr[1] == "*":
+                newly = [a for a in self.by_alias.get(attr[0], ()) if a not in met]
+            else:
+                newly = [attr] if attr not in met and attr in self.by_attr else []
+            for a in newly:
+                met.add(a)
+                for i in self.by_attr[a]:
+                    needs[i] -= 1
+                    if needs[i] == 0:
+                        queue.extend(b for b in self.fds[i][1] if b not in known)
+        return known
+
+
 def _closure(attrs: Iterable[Attr], fds: Sequence[FD]) -> set:
     """Every attribute the given ones determine.
 
@@ -58,15 +104,7 @@ def _closure(attrs: Iterable[Attr], fds: Sequence[FD]) -> set:
     >>> _has(_closure({("o", "id")}, fds), ("o", "amount"))
     True
     """
-    known = set(attrs)
-    changed = True
-    while changed:
-        changed = False
-        for lhs, rhs in fds:
-            if not rhs <= known and _covers(known, lhs):
-                known |= rhs
-                changed = True
-    return known
+    return Closures(fds)(attrs)
 
 
 def _show(attr: Attr) -> str:
