@@ -31,6 +31,7 @@ from fanout.lineage.predict import check, predict
 from fanout.lineage.results import FanOut, Grain, InflatedSum, Prediction
 from fanout.lineage.rules import (
     RULES,
+    STRICT_RULES,
     Finding,
     layer,
     lint,
@@ -38,11 +39,15 @@ from fanout.lineage.rules import (
     missing_grain,
     source_read_by_many,
     staging_joins_sources,
+    staging_reads_mart,
     staging_reads_model,
+    staging_reads_staging,
 )
+from fanout.lineage.settings import Settings
 
 __all__ = [
     "RULES",
+    "STRICT_RULES",
     "FanOut",
     "Finding",
     "Grain",
@@ -51,6 +56,7 @@ __all__ = [
     "InflatedSum",
     "Node",
     "Prediction",
+    "Settings",
     "check",
     "downstream",
     "infer_grain",
@@ -63,5 +69,7 @@ __all__ = [
     "render_tree",
     "source_read_by_many",
     "staging_joins_sources",
+    "staging_reads_mart",
     "staging_reads_model",
+    "staging_reads_staging",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -13,10 +13,11 @@ from typing import Any
 import sqlglot
 
 from fanout.errors import DataError
+from fanout.lineage.settings import Settings
 
 DIALECT = "duckdb"  # how results render SQL; a manifest's SQL is read in its adapter's dialect
 RESOURCE_TYPES = ("model", "snapshot", "seed", "source", "test", "exposure")
-RAW_TYPES = ("source", "seed")  # raw tables: what a staging model reads, and only it
+RAW_TYPES = ("source", "seed")  # raw tables, when seeds count as sources (Settings)
 # Generic tests that make a column set unique, and the argument naming the columns.
 GRAIN_TESTS = {
     "unique": "column_name",
@@ -25,6 +26,10 @@ GRAIN_TESTS = {
     "expect_column_values_to_be_unique": "column_name",  # dbt_expectations
     "expect_compound_columns_to_be_unique": "column_list",  # dbt_expectations
 }
+# Tests that alone make a tested primary key (the evaluator's unique_combination_of_columns,
+# and their likes); `unique` needs `not_null` on the same column beside it.
+KEY_TESTS = {n for n in GRAIN_TESTS if n not in ("unique", "expect_column_values_to_be_unique")}
+NOT_NULL_TESTS = ("not_null", "expect_column_values_to_not_be_null")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
@@ -50,12 +55,21 @@ class Node:
     language: str = "sql"
     exposure_type: str | None = None
     owner: str | None = None
+    package: str | None = None  # the package (or project) that defines it
+    path: str | None = None  # its file, from the project's folder (original_file_path)
+    version: str | None = None  # a versioned model's version
+    primary_keys: tuple[tuple[str, ...], ...] = ()  # tested as a primary key (Settings)
+    columns: tuple[str, ...] = ()  # the columns its YAML documents
+    skip: tuple[str, ...] = ()  # rules silenced on it (meta: {fanout: {skip: [...]}}); "*": all
 
     @property
     def label(self) -> str:
-        """How results name the node: `source_name.table` for a source, the name otherwise."""
+        """How results name the node: `source_name.table` for a source, `name.v2` for a
+        versioned model, the name otherwise."""
         if self.resource_type == "source" and self.source_name:
             return f"{self.source_name}.{self.name}"
+        if self.version is not None:
+            return f"{self.name}.v{self.version}"
         return self.name
 
     @property
@@ -75,6 +89,31 @@ class Graph:
     project: str
     nodes: Mapping[str, Node]
     dialect: str = DIALECT  # sqlglot's name for the adapter's SQL, duckdb if it has none
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def raw_types(self) -> tuple[str, ...]:
+        """The resource types that count as sources: seeds too only if the settings say so."""
+        return RAW_TYPES if self.settings.seeds_as_sources else ("source",)
+
+    def excluded(self, node: Node) -> bool:
+        """Whether the settings or the node's own meta leave it out of every rule."""
+        if "*" in node.skip or node.name in self.settings.exclude_models:
+            return True
+        if node.label in self.settings.exclude_models:
+            return True
+        own = node.package is None or node.package == self.project
+        if not own:
+            packages = self.settings.exclude_packages
+            return node.package in packages or "all" in packages
+        path = node.path or ""
+        if node.resource_type == "source":
+            path += f":{node.label}"
+        return any(p.search(path) for p in self.settings.patterns)
+
+    def silenced(self, node: Node, rule: str) -> bool:
+        """Whether a rule's findings about this node are left out."""
+        return rule in node.skip or self.excluded(node)
 
     def node(self, name: str) -> Node:
         """The node with this unique id, name or label (`shop.raw_orders` for a source)."""
@@ -111,10 +150,24 @@ def _by_label(node: Node) -> tuple[str, str]:
     return (node.label, node.unique_id)
 
 
+_JINJA_STRING = re.compile(r"""\{\{[^}]*?['"]([A-Za-z_][A-Za-z0-9_$]*)['"][^}]*\}\}""")
+
+
 def _column_name(value: Any) -> str | None:
+    """A column named in YAML: quotes dropped, and the one name inside a Jinja call.
+
+    >>> _column_name('"Plan"'), _column_name('{{ quote_column("plan") }}')
+    ('plan', 'plan')
+    >>> _column_name("lower(email)") is None
+    True
+    """
     if not isinstance(value, str):
         return None
-    name = value.strip().strip('"`').strip()
+    value = value.strip()
+    if "{{" in value:
+        found = _JINJA_STRING.fullmatch(value)
+        value = found[1] if found else ""
+    name = value.strip().strip('"`[]').strip()
     return name.lower() if _IDENTIFIER.match(name) else None
 
 
@@ -141,27 +194,102 @@ def _meta(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**(raw.get("meta") or {}), **(config.get("meta") or {})}
 
 
-def _tested_grains(nodes: Mapping[str, Any]) -> dict[str, list[tuple[str, ...]]]:
-    """Unique column sets per tested node, from generic `unique`/`grain`-like tests."""
-    tested: dict[str, list[tuple[str, ...]]] = {}
-    for raw in nodes.values():
-        if raw.get("resource_type") != "test":
-            continue
+class _Tests:
+    """What the generic tests of a manifest say about each node's columns."""
+
+    def __init__(self, nodes: Mapping[str, Any]):
+        self.grains: dict[str, list[tuple[str, ...]]] = {}  # unique column sets
+        self.keys: dict[str, list[tuple[str, ...]]] = {}  # tested primary keys
+        self.unique: dict[str, set[str]] = {}
+        self.not_null: dict[str, set[str]] = {}
+        for raw in nodes.values():
+            if raw.get("resource_type") == "test":
+                self._read(raw)
+
+    def _read(self, raw: Mapping[str, Any]) -> None:
         metadata = raw.get("test_metadata") or {}
-        argument = GRAIN_TESTS.get(metadata.get("name"))
-        if argument is None or (raw.get("config") or {}).get("where"):
-            continue  # not a grain test, or a conditional one (unique where ...)
+        name = metadata.get("name")
+        if (raw.get("config") or {}).get("where"):
+            return  # a conditional test (unique where ...) says nothing of every row
         depends = (raw.get("depends_on") or {}).get("nodes") or []
         target = raw.get("attached_node") or (depends[0] if len(depends) == 1 else None)
-        value = (metadata.get("kwargs") or {}).get(argument) or raw.get(argument)
+        if not target:
+            return
+        kwargs = metadata.get("kwargs") or {}
+        if name in NOT_NULL_TESTS:
+            column = _column_name(kwargs.get("column_name") or raw.get("column_name"))
+            if column:
+                self.not_null.setdefault(target, set()).add(column)
+            return
+        argument = GRAIN_TESTS.get(name)
+        if argument is None:
+            return
+        value = kwargs.get(argument) or raw.get(argument)
         grain = _grain_value([value] if argument == "column_name" else value)
-        if target and grain:
-            tested.setdefault(target, []).append(grain)
-    return tested
+        if not grain:
+            return
+        self.grains.setdefault(target, []).append(grain)
+        if name in KEY_TESTS:
+            self.keys.setdefault(target, []).append(grain)
+        else:
+            self.unique.setdefault(target, set()).add(grain[0])
+
+    def primary_keys(self, uid: str, raw: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+        """Tested primary keys as dbt-project-evaluator counts them: `unique` and `not_null`
+        on one column, a combination test, a primary-key constraint, or a `unique` test with
+        a not-null constraint."""
+        constraints = _constraints(raw)
+        not_null = self.not_null.get(uid, set()) | constraints["not_null"]
+        keys = list(self.keys.get(uid, ())) + list(constraints["primary_key"])
+        keys += [(c,) for c in sorted(self.unique.get(uid, set()) & not_null)]
+        return tuple(dict.fromkeys(keys))
 
 
-def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
-    """Read a dbt `manifest.json` (its path or its parsed content) into a graph."""
+def _constraints(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Columns constrained not null, and primary-key constraints, of a model."""
+    found: dict[str, Any] = {"not_null": set(), "primary_key": []}
+    columns = raw.get("columns")
+    for name, column in columns.items() if isinstance(columns, Mapping) else ():
+        kinds = {
+            c.get("type")
+            for c in (column.get("constraints") if isinstance(column, Mapping) else None) or ()
+            if isinstance(c, Mapping)
+        }
+        if column_name := _column_name(name):
+            if "not_null" in kinds or "primary_key" in kinds:
+                found["not_null"].add(column_name)
+            if "primary_key" in kinds:
+                found["primary_key"].append((column_name,))
+    for c in raw.get("constraints") or ():
+        if isinstance(c, Mapping) and c.get("type") == "primary_key":
+            grain = _grain_value(c.get("columns"))
+            if grain:
+                found["primary_key"].append(grain)
+    return found
+
+
+def _skip(meta: Mapping[str, Any]) -> tuple[str, ...]:
+    """The rules a node's `meta: {fanout: ...}` silences ("*" for all)."""
+    ours = meta.get("fanout")
+    if not isinstance(ours, Mapping):
+        return ()
+    if ours.get("exclude") is True:
+        return ("*",)
+    skip = ours.get("skip")
+    skip = [skip] if isinstance(skip, str) else skip
+    return tuple(s for s in skip or () if isinstance(s, str))
+
+
+def _columns(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    columns = raw.get("columns")
+    if not isinstance(columns, Mapping):
+        return ()
+    return tuple(c for c in (_column_name(k) for k in columns) if c)
+
+
+def load(manifest: Mapping[str, Any] | str | Path, settings: Settings | None = None) -> Graph:
+    """Read a dbt `manifest.json` (its path or its parsed content) into a graph, with the
+    exclusions and options lint applies (`Settings`; none by default)."""
     where = "the manifest"
     if isinstance(manifest, str | Path):
         path = Path(manifest)
@@ -190,7 +318,7 @@ def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
         for uid, parents in parent_map.items():
             for parent in parents:
                 child_map.setdefault(parent, []).append(uid)
-    tested = _tested_grains(raws)
+    tests = _Tests(raws)
     nodes = {}
     for uid in sorted(raws):
         raw = raws[uid]
@@ -206,16 +334,23 @@ def load(manifest: Mapping[str, Any] | str | Path) -> Graph:
             source_name=raw.get("source_name"),
             relation_name=raw.get("relation_name"),
             declared_grain=_grain_value(_meta(raw).get("grain")),
-            tested_grains=tuple(tested.get(uid, ())),
+            tested_grains=tuple(dict.fromkeys(tests.grains.get(uid, ()))),
             compiled_sql=raw.get("compiled_code") or raw.get("compiled_sql"),
             raw_sql=raw.get("raw_code") or raw.get("raw_sql"),
             language=raw.get("language") or "sql",
             exposure_type=raw.get("type") if kind == "exposure" else None,
             owner=_owner(raw.get("owner") or {}),
+            package=raw.get("package_name"),
+            path=raw.get("original_file_path"),
+            version=None if raw.get("version") is None else str(raw["version"]),
+            primary_keys=tests.primary_keys(uid, raw),
+            columns=_columns(raw),
+            skip=_skip(_meta(raw)),
         )
     metadata = manifest.get("metadata") or {}
     project = metadata.get("project_name") or ""
-    return Graph(project, MappingProxyType(nodes), _dialect(metadata.get("adapter_type")))
+    dialect = _dialect(metadata.get("adapter_type"))
+    return Graph(project, MappingProxyType(nodes), dialect, settings or Settings())
 
 
 def _owner(owner: Mapping[str, Any]) -> str | None:
@@ -278,8 +413,8 @@ def _entries(section: Mapping[Any, Any], name: str) -> Iterator[tuple[str, Any, 
 # Fields of a node, source or exposure that `load` reads, by the JSON type they must have
 # (or null): the manifest's other fields are not read, so not checked.
 _STRING_FIELDS = ("source_name", "relation_name", "compiled_code", "compiled_sql", "raw_code")
-_STRING_FIELDS += ("raw_sql", "language", "attached_node")
-_OBJECT_FIELDS = ("config", "meta", "owner", "test_metadata", "depends_on")
+_STRING_FIELDS += ("raw_sql", "language", "attached_node", "package_name", "original_file_path")
+_OBJECT_FIELDS = ("config", "meta", "owner", "test_metadata", "depends_on", "columns")
 
 
 def _check_manifest(manifest: Any) -> None:
@@ -311,6 +446,9 @@ def _check_manifest(manifest: Any) -> None:
 def _check_node(raw: Mapping[str, Any], where: str) -> None:
     for name in _STRING_FIELDS:
         _string(raw.get(name), f"{where}.{name}")
+    version = raw.get("version")
+    ok = version is None or (isinstance(version, str | int | float) and version is not True)
+    _expect(version, ok and version is not False, f"{where}.version", "a string or a number")
     if raw["resource_type"] == "exposure":
         _string(raw.get("type"), f"{where}.type")
     _strings(raw.get("fqn"), f"{where}.fqn")
@@ -346,3 +484,48 @@ def _dialect(adapter: Any) -> str:
 
 
 _ADAPTER_DIALECTS = {"sqlserver": "tsql", "synapse": "tsql"}  # where the names differ
+
+
+def slim(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest with only the fields `load` reads: lint gives the same findings on it.
+    Raw SQL is kept only where there is no compiled SQL.
+
+    >>> slim({"metadata": {"project_name": "p", "dbt_version": "1.11"}, "nodes": {},
+    ...       "parent_map": {}, "docs": {"x": 1}})
+    {'metadata': {'project_name': 'p'}, 'nodes': {}, 'sources': {}, 'exposures': {}, 'parent_map': {}, 'child_map': {}}
+    """  # noqa: E501
+    keep = ("unique_id", "name", "resource_type", "fqn", "source_name", "relation_name")
+    keep += ("language", "type", "owner", "package_name", "original_file_path", "version")
+    keep += ("constraints", "meta", "test_metadata", "attached_node", "depends_on")
+    keep += ("column_name", "compiled_code", "compiled_sql")
+
+    def node(raw: Mapping[str, Any]) -> dict[str, Any]:
+        out = {k: raw[k] for k in keep if raw.get(k) not in (None, {}, [], "")}
+        if not (raw.get("compiled_code") or raw.get("compiled_sql")):
+            out.update({k: raw[k] for k in ("raw_code", "raw_sql") if raw.get(k)})
+        config = raw.get("config") or {}
+        config = {k: config[k] for k in ("meta", "where") if config.get(k)}
+        if config:
+            out["config"] = config
+        if "depends_on" in out:
+            out["depends_on"] = {"nodes": out["depends_on"].get("nodes") or []}
+        columns = raw.get("columns")
+        if isinstance(columns, Mapping) and columns:
+            out["columns"] = {
+                name: {"constraints": c["constraints"]}
+                if isinstance(c, Mapping) and c.get("constraints")
+                else {}
+                for name, c in columns.items()
+            }
+        return out
+
+    metadata = manifest.get("metadata") or {}
+    return {
+        "metadata": {k: metadata[k] for k in ("project_name", "adapter_type") if k in metadata},
+        **{
+            section: {uid: node(raw) for uid, raw in (manifest.get(section) or {}).items()}
+            for section in ("nodes", "sources", "exposures")
+        },
+        "parent_map": manifest.get("parent_map") or {},
+        "child_map": manifest.get("child_map") or {},
+    }

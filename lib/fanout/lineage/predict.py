@@ -32,7 +32,7 @@ class _Predictor:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.results: dict[str, tuple[_Shape, Grain]] = {}
-        self.relations: list[tuple[tuple[str, ...], str]] = []
+        self.relations: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # by last part
         self.functions: dict[str, str] = {}
         self.files: dict[str, list[str]] = {}
         for node in graph.nodes.values():
@@ -54,10 +54,14 @@ class _Predictor:
                 self.functions[_sql(table.this)] = node.unique_id
             else:
                 parts = tuple(p.name.lower() for p in table.parts)
-                self.relations.append((parts, node.unique_id))
+                self.relations.setdefault(parts[-1], []).append((parts, node.unique_id))
 
-    def find(self, table: exp.Table, refs: Mapping[str, str]) -> str | None:
-        """The unique id of the node a table reference reads, if it can be told."""
+    def find(
+        self, table: exp.Table, refs: Mapping[str, str], parents: Iterable[str] = ()
+    ) -> str | None:
+        """The unique id of the node a table reference reads, if it can be told: among
+        several nodes at one relation (a seed and a source of the same table), the one
+        the model depends on."""
         if isinstance(table.this, exp.Func):
             if _sql(table.this) in self.functions:
                 return self.functions[_sql(table.this)]
@@ -69,7 +73,10 @@ class _Predictor:
         if "/" in name or name.lower().endswith(_FILE_SUFFIXES):
             return self._file(name)
         parts = tuple(p.name.lower() for p in table.parts)
-        found = {uid for rel, uid in self.relations if rel[-len(parts) :] == parts}
+        candidates = self.relations.get(parts[-1], ())
+        found = {uid for rel, uid in candidates if rel[-len(parts) :] == parts}
+        if len(found) > 1:
+            found &= set(parents)
         return found.pop() if len(found) == 1 else None
 
     def _file(self, path: str) -> str | None:
@@ -104,7 +111,9 @@ class _Predictor:
         cycle = _unknown(node.label, f"{node.label} depends on itself")
         self.results[node.unique_id] = (cycle, Grain(None, reason=cycle.unknown))
         refs: dict[str, str] = {}
-        infer = _Infer(node.label, lambda t: self._lookup(t, refs), self.graph.dialect)
+        infer = _Infer(
+            node.label, lambda t: self._lookup(t, refs, node.parents), self.graph.dialect
+        )
         try:
             shape = infer.query(_parse(self._sql(node, refs), self.graph.dialect), {}, node.label)
         except _Unreadable as exc:
@@ -113,8 +122,8 @@ class _Predictor:
         self.results[node.unique_id] = result
         return result
 
-    def _lookup(self, table: exp.Table, refs: Mapping[str, str]) -> _Shape:
-        uid = self.find(table, refs)
+    def _lookup(self, table: exp.Table, refs: Mapping[str, str], parents: Iterable[str]) -> _Shape:
+        uid = self.find(table, refs, parents)
         if uid is None:
             shown = _sql(table.this if isinstance(table.this, exp.Func) else table)
             return _unknown(shown, f"reads {shown[:80]}, which is not a node of the manifest")
@@ -188,9 +197,12 @@ def predict(graph: Graph, models: Iterable[str] | None = None) -> tuple[Predicti
     return tuple(predictor.prediction(n) for n in (graph.models if wanted is None else wanted))
 
 
-def check(graph: Graph) -> tuple[Finding, ...]:
-    """Every lint finding and every finding of the grain inference, by model and rule."""
+def check(graph: Graph, predictions: Iterable[Prediction] | None = None) -> tuple[Finding, ...]:
+    """Every lint finding and every finding of the grain inference (of `predictions`, if
+    given: `predict(graph)`'s), by model and rule; silenced and excluded models left out."""
     found = list(lint(graph))
-    for p in predict(graph):
-        found += p.findings()
+    by_label = {m.label: m for m in graph.models}
+    for p in predict(graph) if predictions is None else predictions:
+        node = by_label.get(p.model)
+        found += [f for f in p.findings() if node is None or not graph.silenced(node, f.rule)]
     return _sorted_findings(found)

@@ -69,6 +69,7 @@ class Closures:
             for a in lhs:
                 self.by_attr.setdefault(a, []).append(i)
                 self.by_alias.setdefault(a[0], set()).add(a)
+        self.constant = [a for lhs, rhs in self.fds if not lhs for a in rhs]  # no left side
 
     def __call__(self, attrs: Iterable[Attr]) -> set:
         """Every attribute the given ones determine (`(t, "*")`: every column of t)."""
@@ -76,7 +77,7 @@ class Closures:
         known: set = set()
         met: set = set()  # left-side attributes known, directly or through a star
         queue = list(attrs)
-        queue += [a for i, (lhs, rhs) in enumerate(self.fds) if not lhs for a in rhs]
+        queue += self.constant
         while queue:
             attr = queue.pop()
             if attr in known:
