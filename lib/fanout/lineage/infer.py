@@ -30,6 +30,7 @@ from fanout.lineage.sql import (
     _arg,
     _conjuncts,
     _deterministic,
+    _injective,
     _literal_int,
     _literal_value,
     _output_name,
@@ -42,6 +43,60 @@ from fanout.lineage.sql import (
     _subtotals,
     _Unreadable,
 )
+
+
+def _empty(q: exp.Select, where: list) -> str | None:
+    """Why a SELECT gives no rows by construction (`limit 0`, `where 1 = 0`), if it does:
+    such a model is created empty and filled elsewhere (a hook, another environment), so
+    its SQL says nothing of its rows."""
+    limit = q.args.get("limit")
+    if limit is not None and _literal_int(limit.expression) == 0:
+        return "it is created empty (limit 0): its rows come from elsewhere (a hook)"
+    for c in where:
+        if _is_false(c):
+            return f"it is created empty (where {_sql(c)}): its rows come from elsewhere (a hook)"
+    return None
+
+
+def _is_false(node: exp.Expression) -> bool:
+    """A condition that is false on every row: `false`, `1 = 0`, `'a' = 'b'`."""
+    node = _strip(node)
+    if isinstance(node, exp.Boolean):
+        return not node.this
+    if isinstance(node, exp.EQ | exp.NEQ):
+        one, two = _strip(node.this), _strip(node.expression)
+        if isinstance(one, exp.Literal) and isinstance(two, exp.Literal):
+            same = one.this == two.this and one.is_string == two.is_string
+            return not same if isinstance(node, exp.EQ) else same
+    return False
+
+
+def _is_true(node: exp.Expression) -> bool:
+    """A condition that holds on every row: `true`, `1 = 1`."""
+    node = _strip(node)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.EQ):
+        one, two = _strip(node.this), _strip(node.expression)
+        return isinstance(one, exp.Literal) and one == two
+    return False
+
+
+def _null_columns(where: list) -> set[tuple[str, str]]:
+    """(table, column) of each `table.column is null` in WHERE: after a left join on that
+    column, the rows it keeps are the unmatched ones (an anti-join)."""
+    found = set()
+    for c in where:
+        if isinstance(c, exp.Is) and isinstance(c.expression, exp.Null):
+            column = _strip(c.this)
+            if isinstance(column, exp.Column) and column.table:
+                found.add((column.table.lower(), column.name.lower()))
+    return found
+
+
+def _aliases(node: exp.Expression) -> set[str]:
+    """The table aliases a condition's columns name."""
+    return {c.table.lower() for c in node.find_all(exp.Column) if c.table}
 
 
 class _Cte:
@@ -124,13 +179,17 @@ class _Infer:
         where = _conjuncts(q.args["where"].this) if q.args.get("where") else []
         joins = q.args.get("joins") or []
         origin = label
+        empty = _empty(q, where)
+        if empty is not None:
+            return _unknown(label, empty)
         if source is None:
             scope.one_row()
         else:
             alias, shape = self.relation(source.this, env)
             scope.start(alias, shape)
-            if not joins and not q.args.get("group") and not q.args.get("distinct"):
-                origin = shape.label
+            windows = any(isinstance(n, exp.Window) for e in q.expressions for n in _outside(e))
+            if not (joins or q.args.get("group") or q.args.get("distinct") or windows):
+                origin = shape.label  # a plain projection: findings name what it reads
         for join in joins:
             if join.kind in ("SEMI", "ANTI"):
                 continue
@@ -162,7 +221,19 @@ class _Infer:
             else:
                 conjuncts, condition = [], "cross join"
             side = (join.side or "").upper()
-            scope.join(alias, shape, conjuncts, condition, side, at_most_one=method == "ASOF")
+            cross = not conjuncts or all(_is_true(c) for c in conjuncts)
+            if on is None and not using and join.kind != "CROSS":  # a comma join
+                cross = not any(alias in _aliases(c) for c in where)
+            scope.join(
+                alias,
+                shape,
+                conjuncts,
+                condition,
+                side,
+                at_most_one=method == "ASOF",
+                cross=cross and method != "ASOF",
+                unmatched=_null_columns(where),
+            )
         for lateral in q.args.get("laterals") or []:  # Spark's lateral view explode(...)
             alias = lateral.alias.lower() or "lateral"
             columns = tuple(c.lower() for c in lateral.alias_column_names)
@@ -328,6 +399,8 @@ class _Infer:
                 first.repeated,
                 first.fans,
                 first.unknown if not keys else None,
+                stated=first.stated,
+                doubts=first.doubts,
             )
         if any(s.columns is None for s in shapes):
             return _Shape(
@@ -345,6 +418,7 @@ class _Infer:
             and all(v[p] is not None for v in values)
         ]
         keys: list[tuple[str, ...]] = []
+        stated: set[tuple[str, ...]] = set()
         for key in shapes[0].keys:
             positions = {shapes[0].columns.index(c) for c in key} | set(tags)
             if tags and all(
@@ -352,6 +426,8 @@ class _Infer:
                 for s in shapes[1:]
             ):
                 keys.append(tuple(columns[p] for p in sorted(positions)))
+                if key in shapes[0].stated and all(s.stated for s in shapes[1:]):
+                    stated.add(keys[-1])
         if distinct and columns not in keys:
             keys.append(columns)
         repeated: dict[str, _Repeat] = {}
@@ -367,8 +443,18 @@ class _Infer:
                 if all(s.keys for s in shapes)
                 else next(s.unknown for s in shapes if not s.keys)
             )
+        doubts = tuple(dict.fromkeys(d for s in shapes for d in s.doubts))
+        fans = tuple((f, None) for f, _ in fans)
         return _Shape(
-            label, columns, tuple(keys), (), repeated, tuple((f, None) for f, _ in fans), unknown
+            label,
+            columns,
+            tuple(keys),
+            (),
+            repeated,
+            fans,
+            unknown,
+            stated=frozenset(stated),
+            doubts=doubts,
         )
 
 
@@ -385,7 +471,9 @@ class _Projection:
         self.linked: dict[Attr, Attr] = {}  # output column -> the attribute it renames
         self.links: list[FD] = []
         self.reads: dict[Attr, set] = {}
-        self.row_numbers: dict[str, list] = {}
+        self.row_numbers: dict[str, list] = {}  # row_number() columns: their partitions
+        self.firsts: dict[str, list] = {}  # `row_number() ... = 1` flags: their partitions
+        self.extra_keys: list[tuple[Attr, ...]] = []  # (partition, row number)
         self.constants: dict[str, str] = {}
         self.select_list(outputs)
         self.star_columns()
@@ -406,6 +494,11 @@ class _Projection:
         self.reads[o] = {attr}
         if (value := self.constant(attr)) is not None:
             self.constants[o[1]] = value
+        shape = self.scope.shapes.get(attr[0])
+        if shape is not None:  # a row number or a first-row flag selected again
+            for kept, of in ((self.row_numbers, shape.row_numbers), (self.firsts, shape.firsts)):
+                if attr[1] in of:
+                    kept[o[1]] = [(attr[0], c) for c in of[attr[1]]]
 
     def select_list(self, outputs: list) -> None:
         scope, group = self.scope, self.group
@@ -433,12 +526,38 @@ class _Projection:
             self.reads[o] = attrs or set()
             if group is not None and _set_returning(core) is None:
                 self.fds.append((frozenset(group), frozenset({o})))
-            if isinstance(core, exp.Window) and isinstance(core.this, exp.RowNumber):
-                parts = [scope.attrs_of(p) for p in core.args.get("partition_by") or []]
-                if all(p is not None and len(p) == 1 for p in parts):
-                    self.row_numbers[name] = [p.pop() for p in parts]
+            if (partition := self.row_number(core)) is not None:
+                self.row_numbers[name] = partition
+                self.extra_keys.append((*partition, o))  # numbered apart within a partition
+            elif (partition := self.first_flag(core)) is not None:
+                self.firsts[name] = partition
             elif attrs is not None and not _aggregates(core) and _deterministic(core):
                 self.fds.append((frozenset(attrs), frozenset({o})))
+                if attrs and _injective(core):  # a hash or concatenation of columns
+                    self.fds.append((frozenset({o}), frozenset(attrs)))
+
+    def row_number(self, node: exp.Expression) -> list | None:
+        """The partition of `row_number() over (partition by ...)`, if it is one."""
+        if not (isinstance(node, exp.Window) and isinstance(node.this, exp.RowNumber)):
+            return None
+        parts = [self.scope.attrs_of(p) for p in node.args.get("partition_by") or []]
+        if all(p is not None and len(p) == 1 for p in parts):
+            return [p.pop() for p in parts]
+        return None
+
+    def first_flag(self, node: exp.Expression) -> list | None:
+        """The partition of a flag true on one row per partition: `row_number() over
+        (partition by k ...) = 1`, or a row number column compared with 1."""
+        if not isinstance(node, exp.EQ) or _literal_int(node.expression) != 1:
+            return None
+        window = _strip(node.this)
+        if isinstance(window, exp.Column) and (attr := self.scope.resolve(window)):
+            shape = self.scope.shapes.get(attr[0])
+            numbers = shape.row_numbers if shape is not None else {}
+            if attr[1] in numbers:
+                return [(attr[0], c) for c in numbers[attr[1]]]
+            return None
+        return self.row_number(window)
 
     def star_columns(self) -> None:
         """Columns a star passes through without knowing them: the ones anything mentions."""
@@ -490,30 +609,39 @@ class _Projection:
                 chosen = trial
         return tuple(o[1] for o in chosen)
 
-    def keys(self) -> tuple[list[tuple[str, ...]], str | None]:
+    def keys(self) -> tuple[list[tuple[str, ...]], set, str | None]:
+        """The minimal keys in output names, those carrying a stated grain, and why there
+        is none if there is none."""
         everything = self.closure(self.out)
         keys: list[tuple[str, ...]] = []
+        stated: set[tuple[str, ...]] = set()
         missing: list[Attr] = []
-        for key in self.scope.keys:
+        candidates = [(k, k in self.scope.stated) for k in self.scope.keys]
+        if not self.scope.multiplied:  # row numbers are given before a set-returning call
+            candidates += [(k, True) for k in self.extra_keys]
+        for key, firm in candidates:
             if not _covers(everything, key):
                 missing = missing or [a for a in key if not _has(everything, a)]
                 continue
             # start from the columns naming the key's attributes when they cover it
-            named = [o for o in self.out if self.reads.get(o, set()) & set(key)]
+            named = [o for o in self.out if o in key or self.reads.get(o, set()) & set(key)]
             start = named if named and _covers(self.closure(named), key) else self.out
             found = self.minimal(key, start)
             if found not in keys:
                 keys.append(found)
+            if firm:
+                stated.add(found)
         keys = [k for k in keys if not any(set(j) < set(k) for j in keys)]
+        stated &= set(keys)
         if keys:
-            return keys, None
+            return keys, stated, None
         if self.scope.unknown:
-            return keys, self.scope.unknown
+            return keys, stated, self.scope.unknown
         if missing:
             shown = ", ".join(_show(a) for a in missing)
             verb = "is not selected" if len(missing) == 1 else "are not selected"
-            return keys, f"no set of selected columns is unique: {shown} {verb}"
-        return keys, "no known grain"
+            return keys, stated, f"no set of selected columns is unique: {shown} {verb}"
+        return keys, stated, "no known grain"
 
     # -- phase 4: dependencies between output columns
 
@@ -557,7 +685,7 @@ class _Projection:
         return repeated
 
     def shape(self, origin: str) -> _Shape:
-        keys, unknown = self.keys()
+        keys, stated, unknown = self.keys()
         names = self.names
         return _Shape(
             label=origin,
@@ -571,6 +699,9 @@ class _Projection:
                 n: cols for n, p in self.row_numbers.items() if (cols := names(p)) is not None
             },
             constants=self.constants,
+            stated=frozenset(stated),
+            firsts={n: cols for n, p in self.firsts.items() if (cols := names(p)) is not None},
+            doubts=tuple(self.scope.doubts),
         )
 
 
@@ -586,6 +717,7 @@ def _grain(shape: _Shape, infer: _Infer) -> Grain:
         reason=reason if not keys else None,
         fanouts=tuple(dict.fromkeys(f for f, _ in shape.fans)),
         sums=tuple(infer.sums),
+        doubts=shape.doubts,
     )
 
 
@@ -613,7 +745,8 @@ def infer_grain(
     def lookup(table: exp.Table) -> _Shape:
         label = table.name.lower()
         keys = tuple(tuple(c.lower() for c in g) for g in known.get(label) or ())
-        return _Shape(label, keys=keys, unknown=None if keys else f"{label} has no known grain")
+        reason = None if keys else f"{label} has no known grain"
+        return _Shape(label, keys=keys, unknown=reason, stated=frozenset(keys))
 
     infer = _Infer(name, lookup, dialect)
     try:

@@ -13,7 +13,7 @@ from sqlglot.errors import SqlglotError
 
 from fanout.lineage.infer import _grain, _Infer
 from fanout.lineage.manifest import Graph, Node
-from fanout.lineage.results import Grain, Prediction
+from fanout.lineage.results import Grain, Prediction, _cols
 from fanout.lineage.rules import Finding, _sorted_findings, lint
 from fanout.lineage.scope import _Shape, _unknown
 from fanout.lineage.sql import _parse, _sql, _Unreadable
@@ -87,8 +87,9 @@ class _Predictor:
         return found[0] if len(found) == 1 else None
 
     def shape_of(self, uid: str) -> _Shape:
-        """A node's rows as a model reading it sees them: a model's inferred grain (or the
-        one it states, if none can be inferred); what a source, seed or snapshot states."""
+        """A node's rows as a model reading it sees them: what a source, seed or snapshot
+        states; a model's inferred grain with the grains it states (unless its SQL fans out
+        past them: then its readers see the repeated rows)."""
         node = self.graph.nodes[uid]
         stated = tuple(node.grains)
         if node.resource_type != "model":
@@ -96,14 +97,17 @@ class _Predictor:
                 node.label,
                 keys=stated,
                 unknown=None if stated else f"{node.label} has no declared or tested grain",
+                stated=frozenset(stated),
             )
         shape, _ = self.infer(node)
+        fanned = bool(shape.fans) and not all(shape.unique(d) for d in stated)
         # its own fan-outs are reported on it; its readers see its rows (and repeated values)
-        shape = replace(shape, label=node.label, fans=())
-        if shape.keys or not stated:
+        shape = replace(shape, label=node.label, fans=(), doubts=())
+        if fanned or not stated:
             reason = shape.unknown and f"the grain of {node.label} is unknown ({shape.unknown})"
             return replace(shape, unknown=reason)
-        return replace(shape, keys=stated, unknown=None)  # what it states, if nothing better
+        keys = stated + tuple(k for k in shape.keys if k not in stated)
+        return replace(shape, keys=keys, stated=shape.stated | set(stated), unknown=None)
 
     def infer(self, node: Node) -> tuple[_Shape, Grain]:
         if node.unique_id in self.results:
@@ -168,25 +172,34 @@ class _Predictor:
         declared = node.grains
         holds = [shape.unique(d) for d in declared]
         intended = bool(declared) and bool(grain.fanouts) and all(holds)
+        reason = grain.reason
         if grain.fanouts and not intended:
             status = "fan-out"
-        elif grain.key is not None and declared and not all(holds):
+        elif grain.key is not None and any(shape.contradicts(d) for d in declared):
             status = "mismatch"
         elif grain.sums:
             status = "sum-over-fan-out"
         elif grain.key is None:
             status = "unknown"
+        elif not all(holds):  # its key may be coarser than the one its SQL shows
+            status = "unknown"
+            unsure = " or ".join(_cols(d) for d, h in zip(declared, holds, strict=True) if not h)
+            reason = (
+                f"cannot tell whether its declared grain {unsure} holds: its SQL gives one row "
+                f"per {_cols(grain.key)}, a key that may list dependent columns"
+            )
         else:
             status = "ok"
         return Prediction(
             node.label,
             status,
             grain.key,
-            grain.reason,
+            reason,
             declared,
             grain.fanouts,
             grain.sums,
             intended,
+            grain.doubts,
         )
 
 

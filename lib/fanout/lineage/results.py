@@ -42,6 +42,7 @@ class Grain:
     reason: str | None = None  # why no key is known
     fanouts: tuple[FanOut, ...] = ()  # fan-out joins whose extra rows reach the output
     sums: tuple[InflatedSum, ...] = ()
+    doubts: tuple[str, ...] = ()  # joins that may fan out: what cannot be told, and why
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Prediction:
     fanouts: tuple[FanOut, ...] = ()
     sums: tuple[InflatedSum, ...] = ()
     intended: bool = False  # the fan-outs give the declared grain: a deliberate change
+    doubts: tuple[str, ...] = ()  # joins that may fan out: what cannot be told, and why
+    grain_source: str | None = None  # where the inputs' grains came from, when not stated
 
     def findings(self) -> tuple[Finding, ...]:
         """The prediction as findings: unintended fan-outs, a grain mismatch, inflated sums."""
@@ -73,6 +76,7 @@ class Prediction:
                     f"{declared}",
                     f"aggregate {f.relation} to one row per {_cols(f.join_columns)} before the "
                     "join, or declare the new grain",
+                    "error",
                 )
             )
         if self.status == "mismatch":
@@ -83,6 +87,7 @@ class Prediction:
                     (),
                     f"declares grain {stated} but its SQL gives one row per {_cols(self.grain)}",
                     "fix the SQL or the declared grain",
+                    "error",
                 )
             )
         for s in self.sums:
@@ -94,6 +99,7 @@ class Prediction:
                     f"{s.column} = {s.expression} adds each value once per row of the fan-out in "
                     f"{s.fanout.model} (join on {s.fanout.join})",
                     "sum before the join, or fix the fan-out upstream",
+                    "error",
                 )
             )
         return tuple(found)

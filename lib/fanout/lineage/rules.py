@@ -41,6 +41,9 @@ class Finding:
     parents: tuple[str, ...]  # the nodes the finding is about: sources read, models joined
     message: str
     suggestion: str
+    # error: a join changes a declared or tested grain (the grain inference's findings);
+    # warning: a convention the lint rules check
+    severity: str = "warning"
 
 
 _LAYER_PREFIXES = (

@@ -135,6 +135,11 @@ class _Shape:
     unknown: str | None = None
     row_numbers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     constants: Mapping[str, str] = field(default_factory=dict)  # column -> its one value
+    # the keys that carry a stated grain (declared or tested, a dedup, a union's tags...):
+    # the others only bound the grain from above (a group by may list dependent columns)
+    stated: frozenset = frozenset()
+    firsts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # rn = 1 flags
+    doubts: tuple[str, ...] = ()  # joins that may fan out, which cannot be told
 
     def unique(self, columns: Sequence[str]) -> bool | None:
         """Whether these columns are unique in the rows; None if no key is known."""
@@ -142,6 +147,11 @@ class _Shape:
             return None
         known = _closure({(_OUT, c) for c in columns}, self._fds(_OUT))
         return any(_covers(known, ((_OUT, c) for c in key)) for key in self.keys)
+
+    def contradicts(self, columns: Sequence[str]) -> bool:
+        """Whether a stated grain of the rows is finer than these columns: they are not
+        unique, by what the project states (not merely not known to be unique)."""
+        return bool(self.stated) and not self.unique(columns)
 
     def _fds(self, alias: str) -> list[FD]:
         fds = [
@@ -167,6 +177,9 @@ class _Scope:
         self.repeated: dict[Attr, _Repeat] = {}
         self.fans: list[tuple[FanOut, tuple[Attr, ...] | None]] = []
         self.unknown: str | None = None
+        self.stated: set[tuple[Attr, ...]] = set()  # the keys that carry a stated grain
+        self.doubts: list[str] = []
+        self.multiplied = False  # a set-returning call made rows of rows
 
     def closure(self, attrs: Iterable[Attr]) -> set:
         return _closure(attrs, self.fds)
@@ -183,18 +196,28 @@ class _Scope:
         for column, r in shape.repeated.items():
             self.repeated[(alias, column)] = _Repeat(q(r.multiplier), q(r.rowkey), r.fanout)
         self.fans += [(f, q(m)) for f, m in shape.fans]
+        self.doubts += [d for d in shape.doubts if d not in self.doubts]
 
     def start(self, alias: str, shape: _Shape) -> None:
         self._take(alias, shape)
         self.keys = [tuple((alias, c) for c in key) for key in shape.keys]
+        self.stated = {tuple((alias, c) for c in key) for key in shape.stated}
         if not self.keys:
             self.unknown = shape.unknown or f"{shape.label} has no known grain"
 
     def one_row(self) -> None:
         self.keys = [()]
+        self.stated = {()}
+
+    def _products(self, before: list, right: list, right_stated: set) -> None:
+        """The keys of a product of the rows so far with `right`'s: a key of each."""
+        stated = set(self.stated)
+        self.keys = [k + rk for k in before for rk in right]
+        self.stated = {k + rk for k in before for rk in right if k in stated and rk in right_stated}
 
     def multiply(self, reason: str) -> None:
         """Each row can become several (a set-returning function): no key is left."""
+        self.multiplied = True
         if self.keys:
             self.unknown = reason
         self.keys = []
@@ -263,12 +286,17 @@ class _Scope:
         condition: str,
         side: str = "",
         at_most_one: bool = False,
+        cross: bool = False,
+        unmatched: set | frozenset = frozenset(),
     ) -> None:
         """Join `shape` as `alias`, bound to the rows so far by `conjuncts` (equalities).
 
         `side` is LEFT, RIGHT or FULL for an outer join: rows padded with nulls keep the
         fan-out rule of an inner join but not every equality. `at_most_one`: the join finds
-        at most one row whatever the grain (an asof join).
+        at most one row whatever the grain (an asof join). `cross`: no condition at all, a
+        product by design: its key is a key of each side, and no fan-out. `unmatched`:
+        columns WHERE wants null; a left join on one of them keeps the unmatched rows only
+        (an anti-join), one per row.
         """
         left = set(self.shapes)
         before = list(self.keys)
@@ -285,6 +313,8 @@ class _Scope:
             if backward and plain and lhs:
                 self.fds.append((frozenset({attr}), lhs))
         columns = tuple(sorted(a[1] for a in bound))
+        if side == "LEFT" and any(a in unmatched for a in bound):
+            return  # an anti-join: each row kept once, padded with nulls
         if at_most_one and forward:
             self.fds.append((frozenset((a, "*") for a in left), frozenset({(alias, "*")})))
             return
@@ -296,24 +326,37 @@ class _Scope:
             )
             return
         right_keys = [tuple((alias, c) for c in key) for key in shape.keys]
+        right_stated = {tuple((alias, c) for c in key) for key in shape.stated}
         reach = _closure(bound, shape._fds(alias))
         if at_most_one or any(_covers(reach, key) for key in right_keys):  # many-to-one
             if forward:
                 self.fds.append((lhs_all, frozenset({(alias, "*")})))
             else:  # the unmatched rows of `alias` come padded: the key needs both sides
-                self.keys = [k + rk for k in before for rk in right_keys]
+                self._products(before, right_keys, right_stated)
+            return
+        if cross:  # a product by design (a date spine): its key is a key of each side
+            self._products(before, right_keys, right_stated)
+            return
+        grain = next((k for k in shape.keys if k in shape.stated), None)
+        if grain is None:  # its key bounds its grain from above: it may be coarser
+            self.doubts.append(
+                f"cannot tell whether {alias} ({shape.label}) is unique on {_cols(columns)}: "
+                f"its rows are one per {_cols(shape.keys[0])}, a key its SQL gives (by a "
+                "group by or distinct), not a stated grain"
+            )
+            self._products(before, right_keys, right_stated)
             return
         fanout = FanOut(
             model=self.model,
             join=condition,
             side=alias,
             relation=shape.label,
-            side_grain=shape.keys[0],
+            side_grain=grain,
             join_columns=columns,
             many_to_many=bool(before)
             and not any(_covers(self.closure(lhs_all), k) for k in before),
         )
-        multiplier = right_keys[0]
+        multiplier = tuple((alias, c) for c in grain)
         rowkey = before[0] if before else None
         for attr, r in list(self.repeated.items()):
             if attr[0] in left:
@@ -323,11 +366,17 @@ class _Scope:
             if (a, "*") not in self.repeated:
                 self.repeated[(a, "*")] = _Repeat(multiplier, rowkey, fanout)
         self.fans.append((fanout, multiplier))
-        self.keys = [k + rk for k in before for rk in right_keys]
+        self._products(before, right_keys, right_stated)
 
     def where(self, conjuncts: list) -> None:
         """Equalities in WHERE: a column equal to a constant or to another column."""
         for c in conjuncts:
+            flag = _strip(c)
+            if isinstance(flag, exp.Is) and isinstance(flag.expression, exp.Boolean):
+                flag = flag.this if flag.expression.this else None
+            if isinstance(flag, exp.Column) and (attr := self.resolve(flag)) is not None:
+                self._first_filter(attr)  # where is_latest
+                continue
             if isinstance(c, exp.Is) and isinstance(c.expression, exp.Null):
                 c = exp.EQ(this=c.this, expression=exp.Null())
             if not isinstance(c, exp.EQ):
@@ -341,6 +390,8 @@ class _Scope:
                 self.fds.append((frozenset(), frozenset({attr})))
                 if _literal_int(two) == 1:
                     self._row_number_filter(attr)
+                if isinstance(two, exp.Boolean) and two.this:
+                    self._first_filter(attr)
             elif isinstance(two, exp.Column) and (other := self.resolve(two)):
                 self.fds += [
                     (frozenset({attr}), frozenset({other})),
@@ -349,6 +400,12 @@ class _Scope:
 
     def _row_number_filter(self, attr: Attr) -> None:
         partition = self.shapes[attr[0]].row_numbers.get(attr[1])
+        if partition is not None:
+            self.collapse(tuple((attr[0], c) for c in partition), keep_keys=True)
+
+    def _first_filter(self, attr: Attr) -> None:
+        """`where is_latest` on a flag `row_number() over (partition by k ...) = 1`."""
+        partition = self.shapes[attr[0]].firsts.get(attr[1])
         if partition is not None:
             self.collapse(tuple((attr[0], c) for c in partition), keep_keys=True)
 
@@ -362,5 +419,10 @@ class _Scope:
             for a, r in self.repeated.items()
             if r.multiplier is not None and _covers(known, r.multiplier)
         }
-        self.keys = [group, *self.keys] if keep_keys else [group]
+        if keep_keys:  # a dedup: one row per partition, as its author states
+            self.keys = [group, *self.keys]
+            self.stated.add(group)
+        else:  # a group by: its columns may include dependent ones, a key but not a grain
+            self.keys = [group]
+            self.stated = set()
         self.unknown = None

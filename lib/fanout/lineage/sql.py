@@ -63,7 +63,7 @@ def _conjuncts(node: exp.Expression | None) -> list:
     node = node.unnest() if isinstance(node, exp.Paren) else node
     if isinstance(node, exp.And):
         return _conjuncts(node.this) + _conjuncts(node.expression)
-    return [node]
+    return [_null_safe(node)]
 
 
 def _is_constant(node: exp.Expression) -> bool:
@@ -168,3 +168,46 @@ def _parse(sql: str, dialect: str = DIALECT) -> exp.Expression:
 
 class _Unreadable(Exception):
     """The SQL cannot be read; the message says why."""
+
+
+_HASHES = ("md5", "sha", "sha1", "sha2", "sha256", "sha512", "hash", "farmfingerprint")
+_HASHES += ("farm_fingerprint", "xxhash64", "hashbytes", "md5digest", "md5_binary", "hash_md5")
+
+
+def _injective(node: exp.Expression) -> bool:
+    """Whether an expression tells its input columns apart: a hash or a concatenation of
+    them (a surrogate key), taken as one-to-one with the columns it reads.
+
+    >>> _injective(sqlglot.parse_one("md5(cast(a as varchar) || '-' || b)"))
+    True
+    >>> _injective(sqlglot.parse_one("a + b")), _injective(sqlglot.parse_one("upper(a)"))
+    (False, False)
+    """
+    node = _strip(node)
+    if isinstance(node, exp.Concat | exp.ConcatWs | exp.DPipe):
+        return True
+    name = node.name if isinstance(node, exp.Anonymous) else node.key
+    return name.lower() in _HASHES
+
+
+def _null_safe(node: exp.Expression) -> exp.Expression:
+    """`a is not distinct from b` or `a = b or (a is null and b is null)` as `a = b`: an
+    equality for the join's grain (nulls meet nulls).
+
+    >>> _null_safe(sqlglot.parse_one("x.a = y.a or (x.a is null and y.a is null)")).sql()
+    'x.a = y.a'
+    """
+    if isinstance(node, exp.NullSafeEQ):
+        return exp.EQ(this=node.this, expression=node.expression)
+    if not isinstance(node, exp.Or):
+        return node
+    parts = [p.unnest() for p in (node.this, node.expression)]
+    equal = next((p for p in parts if isinstance(p, exp.EQ)), None)
+    nulls = next((p for p in parts if isinstance(p, exp.And)), None)
+    if equal is None or nulls is None:
+        return node
+    tested = [p.unnest() for p in (nulls.this, nulls.expression)]
+    nulls_both = all(isinstance(t, exp.Is) and isinstance(t.expression, exp.Null) for t in tested)
+    if nulls_both and {t.this for t in tested} == {equal.this, equal.expression}:
+        return equal
+    return node
