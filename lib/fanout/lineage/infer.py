@@ -419,15 +419,19 @@ class _Infer:
         ]
         keys: list[tuple[str, ...]] = []
         stated: set[tuple[str, ...]] = set()
-        for key in shapes[0].keys:
-            positions = {shapes[0].columns.index(c) for c in key} | set(tags)
-            if tags and all(
+        for key, tag in ((k, t) for k in shapes[0].keys for t in tags):  # any one tag tells
+            positions = {shapes[0].columns.index(c) for c in key} | {tag}
+            if all(
                 any({s.columns.index(c) for c in k} <= positions for k in s.keys)
                 for s in shapes[1:]
             ):
-                keys.append(tuple(columns[p] for p in sorted(positions)))
+                found = tuple(columns[p] for p in sorted(positions))
+                if found not in keys:
+                    keys.append(found)
                 if key in shapes[0].stated and all(s.stated for s in shapes[1:]):
-                    stated.add(keys[-1])
+                    stated.add(found)
+        keys = [k for k in keys if not any(set(j) < set(k) for j in keys)]
+        stated &= set(keys)
         if distinct and columns not in keys:
             keys.append(columns)
         repeated: dict[str, _Repeat] = {}
@@ -590,9 +594,12 @@ class _Projection:
             return None
         found = []
         for a in attrs:
-            o = self.renames.get(a) or next(
-                (o for o in self.out if _has(self.closure_of(o), a)), None
-            )
+            if a[0] == _OUT and a in self.out:
+                o = a
+            else:
+                o = self.renames.get(a) or next(
+                    (o for o in self.out if _has(self.closure_of(o), a)), None
+                )
             if o is None:
                 return None
             found.append(o[1])
@@ -618,7 +625,8 @@ class _Projection:
         missing: list[Attr] = []
         candidates = [(k, k in self.scope.stated) for k in self.scope.keys]
         if not self.scope.multiplied:  # row numbers are given before a set-returning call
-            candidates += [(k, True) for k in self.extra_keys]
+            # a numbering is a key, not a grain: it tells nothing of what the rows are
+            candidates += [(k, False) for k in self.extra_keys]
         for key, firm in candidates:
             if not _covers(everything, key):
                 missing = missing or [a for a in key if not _has(everything, a)]
@@ -652,6 +660,7 @@ class _Projection:
         # an output column determines more than its own name only through a dependency
         shared = Counter(self.linked.values())
         determinants = [(o,) for o, a in self.linked.items() if a in left_sides or shared[a] > 1]
+        determinants += [(o,) for o in self.out if o in left_sides]  # a surrogate key
         determinants += [tuple(lhs) for lhs, _ in scope.fds]
         determinants += [tuple(k) for k in scope.keys]
         for lhs in determinants:

@@ -162,6 +162,25 @@ class _Shape:
         return fds + [(frozenset((alias, c) for c in key), everything) for key in self.keys]
 
 
+_LAYER_PREFIXES = ("stg_", "dim_", "fct_", "int_", "base_", "raw_", "src_", "seed_", "ref_")
+
+
+def _entity_names(label: str) -> set[str]:
+    """The column names that name a relation's own entity: `encounter_group` (or with
+    `_id`, `_key`, `_code`, `_name`) for `semantic_layer__dim_encounter_groups`.
+
+    >>> sorted(_entity_names("shop.raw_order_items"))[:3]
+    ['order_item', 'order_item_code', 'order_item_id']
+    """
+    name = label.rsplit(".", 1)[-1].rsplit("__", 1)[-1].lower()
+    for prefix in _LAYER_PREFIXES:
+        name = name.removeprefix(prefix)
+    singular = {name, name[:-1] if name.endswith("s") and not name.endswith("ss") else name}
+    return {
+        f"{n}{suffix}" for n in singular if n for suffix in ("", "_id", "_key", "_code", "_name")
+    }
+
+
 def _unknown(label: str, reason: str) -> _Shape:
     return _Shape(label, unknown=reason)
 
@@ -338,13 +357,22 @@ class _Scope:
             self._products(before, right_keys, right_stated)
             return
         grain = next((k for k in shape.keys if k in shape.stated), None)
+        named = [c for c in columns if c in _entity_names(shape.label)]
+        if grain is not None and named:  # a join on the relation's own entity: a lookup
+            self.doubts.append(
+                f"cannot tell whether {alias} ({shape.label}) is unique on {_cols(columns)}: "
+                f"its stated grain is {_cols(grain)}, but {named[0]} names its entity (an "
+                "alternate key, as a lookup has)"
+            )
+            self._products(before, right_keys, set())  # a bound, not a grain
+            return
         if grain is None:  # its key bounds its grain from above: it may be coarser
             self.doubts.append(
                 f"cannot tell whether {alias} ({shape.label}) is unique on {_cols(columns)}: "
                 f"its rows are one per {_cols(shape.keys[0])}, a key its SQL gives (by a "
                 "group by or distinct), not a stated grain"
             )
-            self._products(before, right_keys, right_stated)
+            self._products(before, right_keys, set())  # a bound, not a grain
             return
         fanout = FanOut(
             model=self.model,
