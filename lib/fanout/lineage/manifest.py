@@ -90,6 +90,7 @@ class Graph:
     nodes: Mapping[str, Node]
     dialect: str = DIALECT  # sqlglot's name for the adapter's SQL, duckdb if it has none
     settings: Settings = field(default_factory=Settings)
+    measured: Mapping[str, Any] = field(default_factory=dict)  # grains.Found, by unique id
 
     @property
     def raw_types(self) -> tuple[str, ...]:

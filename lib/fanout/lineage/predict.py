@@ -11,6 +11,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from fanout.lineage.grains import Found, assumed, implied
 from fanout.lineage.infer import _grain, _Infer
 from fanout.lineage.manifest import Graph, Node
 from fanout.lineage.results import Grain, Prediction, _cols
@@ -55,6 +56,42 @@ class _Predictor:
             else:
                 parts = tuple(p.name.lower() for p in table.parts)
                 self.relations.setdefault(parts[-1], []).append((parts, node.unique_id))
+        self.trees: dict[str, exp.Expression | _Unreadable] = {}
+        self.found = self._grains()  # grains the project does not state, labelled
+
+    def parse(self, sql: str) -> exp.Expression:
+        """A model's SQL parsed once (inference and the implied grains read the same tree)."""
+        if sql not in self.trees:
+            try:
+                self.trees[sql] = _parse(sql, self.graph.dialect)
+            except _Unreadable as exc:
+                self.trees[sql] = exc
+        tree = self.trees[sql]
+        if isinstance(tree, _Unreadable):
+            raise tree
+        return tree
+
+    def _grains(self) -> dict[str, Found]:
+        found: dict[str, Found] = {}
+        for node in self.graph.nodes.values():
+            if node.resource_type in ("source", "seed") and not node.grains:
+                guess = assumed(node)
+                if guess is not None:
+                    found[node.unique_id] = guess
+        found.update(implied(self.graph, self.find, self.parse))
+        found.update(self.graph.measured)
+        return found
+
+    def stated(self, node: Node) -> tuple[tuple[tuple[str, ...], ...], bool]:
+        """A node's grains, and whether they are grains (not an assumption): the ones the
+        project states, else measured on data, implied by tests downstream, or assumed by
+        naming convention."""
+        if node.grains:
+            return node.grains, True
+        found = self.found.get(node.unique_id)
+        if found is None:
+            return (), False
+        return found.keys, found.how != "assumed"
 
     def find(
         self, table: exp.Table, refs: Mapping[str, str], parents: Iterable[str] = ()
@@ -91,13 +128,13 @@ class _Predictor:
         states; a model's inferred grain with the grains it states (unless its SQL fans out
         past them: then its readers see the repeated rows)."""
         node = self.graph.nodes[uid]
-        stated = tuple(node.grains)
+        stated, firm = self.stated(node)
         if node.resource_type != "model":
             return _Shape(
                 node.label,
                 keys=stated,
                 unknown=None if stated else f"{node.label} has no declared or tested grain",
-                stated=frozenset(stated),
+                stated=frozenset(stated if firm else ()),
             )
         shape, _ = self.infer(node)
         fanned = bool(shape.fans) and not all(shape.unique(d) for d in stated)
@@ -107,7 +144,8 @@ class _Predictor:
             reason = shape.unknown and f"the grain of {node.label} is unknown ({shape.unknown})"
             return replace(shape, unknown=reason)
         keys = stated + tuple(k for k in shape.keys if k not in stated)
-        return replace(shape, keys=keys, stated=shape.stated | set(stated), unknown=None)
+        firmly = set(stated) if firm else set()
+        return replace(shape, keys=keys, stated=shape.stated | firmly, unknown=None)
 
     def infer(self, node: Node) -> tuple[_Shape, Grain]:
         if node.unique_id in self.results:
@@ -119,7 +157,7 @@ class _Predictor:
             node.label, lambda t: self._lookup(t, refs, node.parents), self.graph.dialect
         )
         try:
-            shape = infer.query(_parse(self._sql(node, refs), self.graph.dialect), {}, node.label)
+            shape = infer.query(self.parse(self._sql(node, refs)), {}, node.label)
         except _Unreadable as exc:
             shape = _unknown(node.label, str(exc))
         result = (shape, _grain(shape, infer))
@@ -167,14 +205,35 @@ class _Predictor:
             raise _Unreadable("no compiled SQL in the manifest and Jinja beyond ref() and source()")
         return sql
 
+    @staticmethod
+    def inherited(shape: _Shape, declared: tuple) -> tuple | None:
+        """(grain, fan-out) when every column of a declared grain carries values a fan-out
+        upstream repeated: the rows it passes on are not one per grain."""
+        for d in declared:
+            marks = [shape.repeated.get(c) or shape.repeated.get("*") for c in d]
+            repeats = all(
+                m is not None and (m.multiplier is None or not set(m.multiplier) <= set(d))
+                for m in marks
+            )
+            if repeats and not shape.unique(d):
+                return d, marks[0].fanout
+        return None
+
     def prediction(self, node: Node) -> Prediction:
         shape, grain = self.infer(node)
         declared = node.grains
         holds = [shape.unique(d) for d in declared]
         intended = bool(declared) and bool(grain.fanouts) and all(holds)
         reason = grain.reason
+        inherited = self.inherited(shape, declared)
         if grain.fanouts and not intended:
             status = "fan-out"
+        elif inherited is not None:
+            status = "inherited-fan-out"
+            reason = (
+                f"its declared grain {_cols(inherited[0])} repeats once per row of the fan-out "
+                f"in {inherited[1].model} (join on {inherited[1].join})"
+            )
         elif grain.key is not None and any(shape.contradicts(d) for d in declared):
             status = "mismatch"
         elif grain.sums:

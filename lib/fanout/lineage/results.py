@@ -50,7 +50,7 @@ class Prediction:
     """A model's inferred grain against the grains it declares and tests."""
 
     model: str
-    status: str  # fan-out, mismatch, sum-over-fan-out, unknown or ok
+    status: str  # fan-out, inherited-fan-out, mismatch, sum-over-fan-out, unknown or ok
     grain: tuple[str, ...] | None
     reason: str | None
     declared: tuple[tuple[str, ...], ...]
@@ -76,6 +76,17 @@ class Prediction:
                     f"{declared}",
                     f"aggregate {f.relation} to one row per {_cols(f.join_columns)} before the "
                     "join, or declare the new grain",
+                    "error",
+                )
+            )
+        if self.status == "inherited-fan-out":
+            found.append(
+                Finding(
+                    self.model,
+                    "inherited-fan-out",
+                    (),
+                    self.reason or "",
+                    "fix the fan-out upstream, or aggregate to the declared grain",
                     "error",
                 )
             )
