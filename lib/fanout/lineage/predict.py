@@ -143,6 +143,7 @@ class _Predictor:
         if fanned or not stated:
             reason = shape.unknown and f"the grain of {node.label} is unknown ({shape.unknown})"
             return replace(shape, unknown=reason)
+        stated = tuple(k for k in stated if not shape.contradicts(k))  # the SQL says finer
         keys = stated + tuple(k for k in shape.keys if k not in stated)
         firmly = set(stated) if firm else set()
         return replace(shape, keys=keys, stated=shape.stated | firmly, unknown=None)
