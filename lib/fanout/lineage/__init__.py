@@ -27,7 +27,7 @@ no set of selected columns is unique: i.item_id is not selected
 from fanout.lineage.impact import Impact, downstream, render_tree
 from fanout.lineage.infer import infer_grain
 from fanout.lineage.manifest import Graph, Node, load
-from fanout.lineage.predict import check, predict
+from fanout.lineage.predict import check, found_grains, predict
 from fanout.lineage.results import FanOut, Grain, InflatedSum, Prediction
 from fanout.lineage.rules import (
     RULES,
@@ -59,6 +59,7 @@ __all__ = [
     "Settings",
     "check",
     "downstream",
+    "found_grains",
     "infer_grain",
     "layer",
     "lint",

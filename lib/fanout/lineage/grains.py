@@ -4,8 +4,9 @@
   limit, through any chain of CTEs) and tests a column unique gives that table the column
   it renames (`stg_orders` tests `order_id` unique, `select id as order_id from
   raw_orders`: `raw_orders` is unique on `id`);
-- measured: with a database, each source or seed without a grain gets the columns that
-  are unique and never null on its data, counted in one SQL pass;
+- measured: with a database, each source or seed without a grain gets its columns named
+  like keys (`id`, `*_id`, `*_key`, `*_sk`) whose values are unique on its data (nulls
+  aside: a null matches nothing in a join), counted in one SQL pass;
 - assumed: a documented column named `id` or `<entity>_id` (`order_id` in `orders`), by
   naming convention only. An assumed grain bounds a join's result but never makes a
   fan-out finding: a join against it is "cannot tell".
@@ -155,8 +156,8 @@ def assumed(node: Node) -> Found | None:
 
 
 def measure(graph: Graph, con: Any, catalog: str = "wh") -> dict[str, Found]:
-    """The single columns unique and never null on the data of each source and seed with
-    no stated grain, one SQL pass each (DuckDB, the build attached as `catalog`)."""
+    """The key-named columns unique on the data of each source and seed with no stated
+    grain, one SQL pass each (DuckDB, the build attached as `catalog`)."""
     from fanout.grain import table_ref
 
     found: dict[str, Found] = {}
@@ -173,20 +174,32 @@ def measure(graph: Graph, con: Any, catalog: str = "wh") -> dict[str, Found]:
             columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
         except Exception:  # not in this database
             continue
+        columns = [c for c in columns if _candidate(c)]
         if not columns:
             continue
         quoted = [exp.to_identifier(c, quoted=True).sql(dialect="duckdb") for c in columns]
         counts = ", ".join(f"count(distinct {q}), count({q})" for q in quoted)
         row = con.execute(f"select count(*), {counts} from {relation}").fetchone()
         rows, values = row[0], row[1:]
+        if rows < 2:
+            continue  # every column of one row is unique: nothing to learn
+        # unique among its values: a null matches nothing in a join
         keys = tuple(
-            (c.lower(),)
-            for i, c in enumerate(columns)
-            if rows and values[2 * i] == rows and values[2 * i + 1] == rows
+            (c.lower(),) for i, c in enumerate(columns) if values[2 * i] == values[2 * i + 1]
         )
         if keys:
             found[node.unique_id] = Found(keys, "measured", f"{rows:,} rows of {relation}")
     return found
+
+
+def _candidate(column: str) -> bool:
+    """A column named like a key: `id`, or ending in `_id`, `_key` or `_sk`.
+
+    >>> _candidate("ID"), _candidate("order_id"), _candidate("amount"), _candidate("paid")
+    (True, True, False, False)
+    """
+    name = column.lower()
+    return name == "id" or name.endswith(("_id", "_key", "_sk"))
 
 
 def describe(found: Mapping[str, Found], graph: Graph) -> dict[str, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import PurePosixPath
@@ -263,9 +264,25 @@ class _Predictor:
         )
 
 
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _predictor(graph: Graph) -> _Predictor:
+    """One predictor per graph: its inferences are reused by every later question."""
+    if graph not in _PREDICTORS:
+        _PREDICTORS[graph] = _Predictor(graph)
+    return _PREDICTORS[graph]
+
+
+def found_grains(graph: Graph) -> dict[str, Found]:
+    """The grains the prediction uses where the project states none (measured, implied by
+    tests downstream, assumed by naming), by unique id."""
+    return dict(_predictor(graph).found)
+
+
 def predict(graph: Graph, models: Iterable[str] | None = None) -> tuple[Prediction, ...]:
     """The inferred grain of each model (or of the named ones), by model name."""
-    predictor = _Predictor(graph)
+    predictor = _predictor(graph)
     wanted = None if models is None else [graph.node(m) for m in models]
     return tuple(predictor.prediction(n) for n in (graph.models if wanted is None else wanted))
 
