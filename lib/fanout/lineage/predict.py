@@ -236,7 +236,9 @@ class _Predictor:
                 f"its declared grain {_cols(inherited[0])} repeats once per row of the fan-out "
                 f"in {inherited[1].model} (join on {inherited[1].join})"
             )
-        elif grain.key is not None and any(shape.contradicts(d) for d in declared):
+        elif grain.key is not None and any(
+            shape.contradicts(d) for d in declared if not _tested(node, d)
+        ):  # a tested grain is checked by its test: only an untested one can be contradicted
             status = "mismatch"
         elif grain.sums:
             status = "sum-over-fan-out"
@@ -262,6 +264,10 @@ class _Predictor:
             intended,
             grain.doubts,
         )
+
+
+def _tested(node: Node, grain: tuple[str, ...]) -> bool:
+    return any(set(grain) == set(t) for t in node.tested_grains)
 
 
 _PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
