@@ -213,7 +213,7 @@ def _manifest(models: dict, sources=(), tests=(), seeds=()) -> dict:
             "resource_type": "source",
             "source_name": "raw",
             "relation_name": f'"db"."raw"."{n}"',
-        }  # fmt: skip
+        }
         for n in sources
     }
     return {"metadata": {"project_name": "p"}, "nodes": nodes, "sources": sources,
