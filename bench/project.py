@@ -5,7 +5,8 @@ staging model per source table, intermediate models that join a parent to its ch
 aggregated to one row per parent (no fan-out), and marts that roll intermediate models up
 by day. Every `PLANTED`-th mart instead joins a parent to its raw children and sums the
 parent's amount: a planted fan-out that the static prediction must find, no more, no less.
-Every model declares its grain (`meta.grain` and "One row per ..." in the description).
+Every model declares its grain (`meta.grain` and "One row per ...") and tests it (`unique`
+and `not_null`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def write_project(folder: Path, models: int = 500) -> dict[str, int]:
                 "name": name,
                 "description": f"One row per {what}.",
                 "config": {"meta": {"grain": grain}},
+                "columns": [{"name": grain[0], "data_tests": ["unique", "not_null"]}],
             }
         )
 
