@@ -300,7 +300,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     measured = {}
     if args.db:
         con = _open_db(args.db)
-        measured = grains.measure(graph, con)
+        measured = grains.measure(graph, con, where=Path(args.db).name)
         graph = dataclasses.replace(graph, measured=measured)
     predictions = lineage.predict(graph) if args.predict else ()
     found = lineage.check(graph, predictions) if args.predict else lineage.lint(graph)

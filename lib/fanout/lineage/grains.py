@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
@@ -155,7 +156,9 @@ def assumed(node: Node) -> Found | None:
     return None
 
 
-def measure(graph: Graph, con: Any, catalog: str = "wh") -> dict[str, Found]:
+def measure(
+    graph: Graph, con: Any, catalog: str = "wh", where: str = "the database"
+) -> dict[str, Found]:
     """The key-named columns unique on the data of each source and seed with no stated
     grain, one SQL pass each (DuckDB, the build attached as `catalog`)."""
     from fanout.grain import table_ref
@@ -165,13 +168,21 @@ def measure(graph: Graph, con: Any, catalog: str = "wh") -> dict[str, Found]:
         if node.resource_type not in ("source", "seed") or node.grains or not node.relation_name:
             continue
         try:
-            table = exp.to_table(node.relation_name, dialect=graph.dialect)
-        except (SqlglotError, ValueError):
+            select = sqlglot.parse_one(f"select * from {node.relation_name}", read=graph.dialect)
+        except SqlglotError:
             continue
-        parts = [p for p in (table.db, table.name) if p]
-        relation = table_ref(".".join([catalog, *parts])).sql(dialect="duckdb")
+        table = select.find(exp.Table)
+        if table is None:
+            continue
+        if isinstance(table.this, exp.Func):  # a file read in place (external_location)
+            if _function_name(table.this) not in _FILE_READERS:
+                continue
+            relation = table.this.sql(dialect="duckdb")
+        else:
+            parts = [p for p in (table.db, table.name) if p]
+            relation = table_ref(".".join([catalog, *parts])).sql(dialect="duckdb")
         try:
-            columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
+            columns = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
         except Exception:  # not in this database
             continue
         columns = [c for c in columns if _candidate(c)]
@@ -188,8 +199,16 @@ def measure(graph: Graph, con: Any, catalog: str = "wh") -> dict[str, Found]:
             (c.lower(),) for i, c in enumerate(columns) if values[2 * i] == values[2 * i + 1]
         )
         if keys:
-            found[node.unique_id] = Found(keys, "measured", f"{rows:,} rows of {relation}")
+            found[node.unique_id] = Found(keys, "measured", f"its {rows:,} rows in {where}")
     return found
+
+
+_FILE_READERS = {"read_csv", "read_csv_auto", "read_parquet", "read_json", "read_json_auto"}
+_FILE_READERS |= {"readcsv", "readparquet", "readjson"}
+
+
+def _function_name(node: exp.Expression) -> str:
+    return (node.name if isinstance(node, exp.Anonymous) else node.key).lower()
 
 
 def _candidate(column: str) -> bool:
