@@ -112,6 +112,14 @@ def test_a_cross_join_with_a_relation_of_unknown_grain_is_unknown_not_a_fan_out(
     assert grain.reason.startswith("cannot tell whether d (days) is unique")
 
 
+def test_a_comma_join_bound_by_unqualified_columns_in_where_is_no_product():
+    grain = _grain(
+        "with o as (select order_id from orders), i as (select item_id, order_id as ref"
+        " from items) select order_id, item_id from o, i where order_id = ref"
+    )
+    assert [f.side for f in grain.fanouts] == ["i"]
+
+
 def test_a_left_join_kept_only_where_it_misses_is_an_anti_join():
     grain = _grain(
         "select o.order_id from orders as o left join items as i on i.order_id = o.order_id"

@@ -353,7 +353,7 @@ class _Scope:
             else:  # the unmatched rows of `alias` come padded: the key needs both sides
                 self._products(before, right_keys, right_stated)
             return
-        if cross:  # a product by design (a date spine): its key is a key of each side
+        if cross and not bound:  # a product by design (a date spine): a key of each side
             self._products(before, right_keys, right_stated)
             return
         grain = next((k for k in shape.keys if k in shape.stated), None)
