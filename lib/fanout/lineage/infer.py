@@ -519,8 +519,8 @@ class _Projection:
             if isinstance(core, exp.Cast) and _same_name(core.this, name):
                 core = _strip(core.this)  # cast(d as date) as d: d was a date already
             attr = scope.resolve(core) if isinstance(core, exp.Column) else None
-            if attr is None and _sql(core) in group_sql:
-                attr = group_sql[_sql(core)]
+            if attr is None and group_sql:
+                attr = group_sql.get(_sql(core))
             if attr is not None:
                 self.link(o, attr)
                 continue

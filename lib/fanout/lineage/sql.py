@@ -97,12 +97,12 @@ _RANDOM = {"rand", "random", "uuid", "gen_random_uuid", "nextval", "setseed"}
 def _deterministic(node: exp.Expression) -> bool:
     """Whether the expression's value is a function of the columns it reads (not random, not
     a window, not one of the rows a set-returning function gives)."""
-    if _set_returning(node) is not None:
-        return False
-    for n in _outside(node):
+    for n in _outside(node):  # one walk: windows, random and set-returning calls
         if isinstance(n, exp.Window):
             return False
         if isinstance(n, exp.Func):
+            if _returns_rows(n):
+                return False
             name = n.name if isinstance(n, exp.Anonymous) else type(n).__name__
             if name.lower() in _RANDOM:
                 return False
@@ -133,18 +133,21 @@ def _set_returning(node: exp.Expression) -> exp.Expression | None:
     >>> _set_returning(sqlglot.parse_one("'a' in unnest(tags)", read="bigquery")) is None
     True
     """
-    for n in _outside(node):
-        if isinstance(n, exp.Unnest) and isinstance(n.parent, exp.In):
-            continue  # x in unnest(array): a membership test
-        if isinstance(n, _SET_RETURNING):
-            return n
-        if isinstance(n, exp.Anonymous) and n.name.lower() in _SET_RETURNING_NAMES:
-            return n
-    return None
+    return next((n for n in _outside(node) if _returns_rows(n)), None)
+
+
+def _returns_rows(n: exp.Expression) -> bool:
+    """Whether a call is a set-returning function (not `x in unnest(array)`, a test)."""
+    if isinstance(n, exp.Unnest) and isinstance(n.parent, exp.In):
+        return False
+    if isinstance(n, _SET_RETURNING):
+        return True
+    return isinstance(n, exp.Anonymous) and n.name.lower() in _SET_RETURNING_NAMES
 
 
 def _sql(node: exp.Expression) -> str:
-    return node.sql(dialect=DIALECT, normalize_functions="lower")
+    """An expression as SQL text (the tree is only read, so not copied first)."""
+    return node.sql(dialect=DIALECT, normalize_functions="lower", copy=False)
 
 
 def _output_name(node: exp.Expression) -> str:
