@@ -11,6 +11,8 @@ rewrites `BENCHMARKS.md` from all the results there.
     workbook    make workbook at the default parameters, cold and warm, vs its floor
     lineage     lint and static fan-out prediction over a generated 500-model dbt project,
                 next to dbt's own parse of it
+    lineage700  the same over 700 models written as real projects are (window dedups, CTE
+                chains, unions, date spines), and the whole `fanout lint` command
     scale       the whole workbook at 10M orders from an empty build folder: time, memory
 """
 
@@ -267,6 +269,28 @@ def bench_lineage(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     return runs
 
 
+def bench_lineage700(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    from bench.project import write_realistic_project
+
+    folder = WORK / "project-700"
+    shutil.rmtree(folder, ignore_errors=True)
+    counts = write_realistic_project(folder, 700)
+    target = folder / "target"
+    manifest = {"manifest": str(target / "manifest.json")}
+    contenders = [
+        Contender("dbt parse", "dbt_parse", {"project": str(folder), "target": str(target)}),
+        Contender("fanout lint + prediction", "lint_predict", manifest),
+        Contender("fanout lint command, imports included", "lint_command", manifest),
+    ]
+    runs = side_by_side("lineage700", "700 models", contenders, repeat)
+    found = {r.answer["fan_out_findings"] for r in runs if "fan_out_findings" in r.answer}
+    if found != {counts["planted_fan_outs"]}:
+        raise BenchError(
+            f"lineage700: planted {counts['planted_fan_outs']} fan-outs, found {found}"
+        )
+    return runs
+
+
 def bench_scale(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     runs = []
     for i in range(repeat):
@@ -287,6 +311,7 @@ BENCHMARKS = {
     "grain": (bench_grain, 5),
     "workbook": (bench_workbook, 3),
     "lineage": (bench_lineage, 3),
+    "lineage700": (bench_lineage700, 3),
     "scale": (bench_scale, 1),
 }
 

@@ -380,31 +380,67 @@ def test_lint_on_fix_finds_nothing(graphs):
     assert lineage.lint(graphs["fix"]) == ()
 
 
+# models that declare a grain but test it with `unique` alone (or not at all): a tested
+# primary key needs `unique` and `not_null`, or a combination test, as the evaluator counts
+UNTESTED_KEYS = [
+    ("dim_channels", "missing-grain", ()),
+    ("dim_products", "missing-grain", ()),
+    ("int_channel_metrics", "missing-grain", ()),
+    ("int_orders_with_payments", "missing-grain", ()),
+    ("stg_ads__spend", "missing-grain", ()),
+    ("stg_ads__spend_eur", "missing-grain", ()),
+    ("stg_catalog__brands", "missing-grain", ()),
+    ("stg_catalog__categories", "missing-grain", ()),
+    ("stg_catalog__products", "missing-grain", ()),
+    ("stg_shop__payments", "missing-grain", ()),
+]
+
+
 def test_lint_on_marketplace_finds_each_planted_slip_and_nothing_else(market):
-    assert _triples(lineage.lint(market)) == [
-        ("fct_daily_sales", "mart-reads-source", ("ads.spend",)),
-        ("fct_daily_sales", "source-read-by-many", ("ads.spend",)),
-        ("stg_ads__spend_eur", "missing-grain", ()),
-        ("stg_ads__spend_eur", "staging-reads-model", ("stg_ads__spend",)),
-        ("stg_catalog__products", "source-read-by-many", ("catalog.brands",)),
-        ("stg_catalog__products", "staging-joins-sources", ("catalog.brands", "catalog.products")),
-    ]
+    assert _triples(lineage.lint(market)) == sorted(
+        [
+            ("ads.spend", "source-read-by-many", ("fct_daily_sales", "stg_ads__spend")),
+            (
+                "catalog.brands",
+                "source-read-by-many",
+                ("stg_catalog__brands", "stg_catalog__products"),
+            ),
+            ("fct_daily_sales", "mart-reads-source", ("ads.spend",)),
+            ("stg_ads__spend_eur", "staging-reads-staging", ("stg_ads__spend",)),
+            (
+                "stg_catalog__products",
+                "staging-joins-sources",
+                ("catalog.brands", "catalog.products"),
+            ),
+            *UNTESTED_KEYS,
+        ]
+    )
 
 
-def test_a_source_read_twice_names_its_staging_model_as_the_way_in(market):
+def test_a_source_read_twice_is_one_finding_naming_its_staging_model_as_the_way_in(market):
     (finding,) = lineage.lint(market, rules=[lineage.source_read_by_many])[:1]
-    assert finding.message == "reads ads.spend, which stg_ads__spend also reads"
-    assert finding.suggestion == "read stg_ads__spend instead"
+    assert (finding.model, finding.parents) == ("ads.spend", ("fct_daily_sales", "stg_ads__spend"))
+    assert finding.message == "read by 2 models: fct_daily_sales, stg_ads__spend"
+    assert finding.suggestion == "read stg_ads__spend instead in fct_daily_sales"
+
+
+def test_unique_alone_makes_a_tested_key_when_the_settings_say_so(market):
+    graph = lineage.Graph(
+        market.project, market.nodes, market.dialect, lineage.Settings(unique_alone=True)
+    )
+    alone = [f for f in UNTESTED_KEYS if f[0] != "stg_shop__payments"]  # unique, no not_null
+    assert _triples(lineage.lint(graph, rules=[lineage.missing_grain])) == alone
 
 
 def test_each_rule_runs_on_its_own(market):
     rules = {rule.__name__: lineage.lint(market, rules=[rule]) for rule in lineage.RULES}
     assert {name: len(found) for name, found in rules.items()} == {
         "staging_joins_sources": 1,
-        "staging_reads_model": 1,
+        "staging_reads_staging": 1,
+        "staging_reads_mart": 0,
         "source_read_by_many": 2,
         "mart_reads_source": 1,
-        "missing_grain": 1,
+        "missing_grain": 10,
     }
 
 
@@ -502,7 +538,7 @@ MARKETPLACE_PREDICTIONS = {
     "int_order_lines": ("ok", ("order_id", "line_number")),
     "int_orders_with_payments": ("fan-out", ("order_id", "payment_id")),
     "stg_ads__spend": ("mismatch", ("spend_date", "channel")),
-    "stg_ads__spend_eur": ("ok", ("spend_date", "channel")),
+    "stg_ads__spend_eur": ("ok", ("spend_date", "channel")),  # its parent's SQL, not its YAML
     "stg_catalog__brands": ("ok", ("brand_id",)),
     "stg_catalog__categories": ("ok", ("category_id",)),
     "stg_catalog__product_categories": ("ok", ("product_id", "category_id")),
@@ -562,18 +598,28 @@ def test_sums_per_category_over_lines_repeated_per_category_are_not_inflated(mar
 
 
 def test_marketplace_check_gives_exactly_these_findings(market):
-    assert _triples(lineage.check(market)) == [
-        ("dim_products", "fan-out", ("stg_catalog__product_categories",)),
-        ("fct_daily_sales", "mart-reads-source", ("ads.spend",)),
-        ("fct_daily_sales", "source-read-by-many", ("ads.spend",)),
-        ("fct_daily_sales", "sum-over-fan-out", ("int_orders_with_payments",)),
-        ("int_orders_with_payments", "fan-out", ("stg_shop__payments",)),
-        ("stg_ads__spend", "grain-mismatch", ()),
-        ("stg_ads__spend_eur", "missing-grain", ()),
-        ("stg_ads__spend_eur", "staging-reads-model", ("stg_ads__spend",)),
-        ("stg_catalog__products", "source-read-by-many", ("catalog.brands",)),
-        ("stg_catalog__products", "staging-joins-sources", ("catalog.brands", "catalog.products")),
-    ]
+    assert _triples(lineage.check(market)) == sorted(
+        [
+            ("ads.spend", "source-read-by-many", ("fct_daily_sales", "stg_ads__spend")),
+            (
+                "catalog.brands",
+                "source-read-by-many",
+                ("stg_catalog__brands", "stg_catalog__products"),
+            ),
+            ("dim_products", "fan-out", ("stg_catalog__product_categories",)),
+            ("fct_daily_sales", "mart-reads-source", ("ads.spend",)),
+            ("fct_daily_sales", "sum-over-fan-out", ("int_orders_with_payments",)),
+            ("int_orders_with_payments", "fan-out", ("stg_shop__payments",)),
+            ("stg_ads__spend", "grain-mismatch", ()),
+            ("stg_ads__spend_eur", "staging-reads-staging", ("stg_ads__spend",)),
+            (
+                "stg_catalog__products",
+                "staging-joins-sources",
+                ("catalog.brands", "catalog.products"),
+            ),
+            *UNTESTED_KEYS,
+        ]
+    )
     mismatch = next(f for f in lineage.check(market) if f.rule == "grain-mismatch")
     assert mismatch.message == (
         "declares grain (spend_date) but its SQL gives one row per (spend_date, channel)"

@@ -277,18 +277,46 @@ def _finding_text(f) -> str:
     return f"{f.model}: {f.rule}{parents}\n    {f.message}\n    fix: {f.suggestion}"
 
 
+def _lint_settings(args: argparse.Namespace):
+    """The lint's settings: the project's `vars` (its dbt_project.yml, from --project or
+    beside the manifest's target folder), then the command line's."""
+    from fanout.lineage import Settings
+
+    project = Path(args.project) if args.project else Path(args.manifest).parent.parent
+    if project.is_dir():
+        project = project / "dbt_project.yml"
+    if args.project and not project.is_file():
+        raise ParameterError(f"--project: no dbt_project.yml at {args.project}")
+    base = Settings.from_project(project) if project.is_file() else Settings()
+    flags = {k: True for k in ("seeds_as_sources", "unique_alone", "strict") if getattr(args, k)}
+    return base.merged(args.exclude_path, args.exclude_package, args.exclude_model, **flags)
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from fanout import lineage
+    from fanout.lineage import grains
 
-    graph = lineage.load(args.manifest)
-    found = lineage.check(graph) if args.predict else lineage.lint(graph)
+    graph = lineage.load(args.manifest, _lint_settings(args))
+    measured = {}
+    if args.db:
+        con = _open_db(args.db)
+        measured = grains.measure(graph, con, where=Path(args.db).name)
+        graph = dataclasses.replace(graph, measured=measured)
+    predictions = lineage.predict(graph) if args.predict else ()
+    found = lineage.check(graph, predictions) if args.predict else lineage.lint(graph)
     payload = {"project": graph.project, "findings": [dataclasses.asdict(f) for f in found]}
     if args.predict:
-        payload["predictions"] = [dataclasses.asdict(p) for p in lineage.predict(graph)]
+        payload["predictions"] = [dataclasses.asdict(p) for p in predictions]
+        payload["grains"] = grains.describe(lineage.found_grains(graph), graph)
     text = "\n".join(_finding_text(f) for f in found) or f"{graph.project}: no findings"
+    if args.show_unknown:
+        for p in predictions:
+            for doubt in p.doubts if p.status != "unknown" else (p.reason or "", *p.doubts):
+                text += f"\n{p.model}: unknown\n    {doubt}"
     if found:
         rules = sorted({f.rule for f in found})
-        text += f"\n{len(found)} findings ({', '.join(rules)})"
+        errors = sum(f.severity == "error" for f in found)
+        text += f"\n{len(found)} findings, {errors} errors ({', '.join(rules)})"
     _emit(args, payload, text)
     return 1 if found else 0
 
@@ -835,6 +863,46 @@ def build_parser() -> argparse.ArgumentParser:
         dest="predict",
         action="store_false",
         help="only the lint rules, without the static grain inference",
+    )
+    ln.add_argument(
+        "--project",
+        metavar="DIR",
+        help="the dbt project (or its dbt_project.yml) whose vars hold exclusions "
+        "(default: the folder above the manifest's, if it has one)",
+    )
+    for what, example in (("path", "/legacy/"), ("package", "dbt_utils"), ("model", "spine")):
+        ln.add_argument(
+            f"--exclude-{what}",
+            action="append",
+            default=[],
+            metavar=what.upper(),
+            help=f"leave out every {what} matching this (repeatable; e.g. {example})",
+        )
+    ln.add_argument(
+        "--seeds-as-sources",
+        action="store_true",
+        help="count seeds as sources (by default they are models, as the evaluator counts)",
+    )
+    ln.add_argument(
+        "--unique-alone",
+        action="store_true",
+        help="a unique test alone makes a tested primary key (by default it needs not_null)",
+    )
+    ln.add_argument(
+        "--strict",
+        action="store_true",
+        help="also the rules stricter than dbt-project-evaluator's (staging-reads-model)",
+    )
+    ln.add_argument(
+        "--db",
+        metavar="FILE",
+        help="DuckDB file of a build: sources without a grain get the columns unique on "
+        "their data (measured)",
+    )
+    ln.add_argument(
+        "--show-unknown",
+        action="store_true",
+        help="also print what the prediction cannot tell, and why (information)",
     )
     common(ln)
     ln.set_defaults(func=cmd_lint)
