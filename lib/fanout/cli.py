@@ -146,6 +146,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0 if built.ok else 1
 
 
+def _seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of seconds, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _jobs(text: str) -> int:
     try:
         value = int(text)
@@ -162,8 +174,10 @@ def cmd_workbook(args: argparse.Namespace) -> int:
     params = _params(args)
     chosen = select(args.only)
     started = time.perf_counter()
-    jobs = {} if args.jobs is None else {"jobs": args.jobs}
-    done = run(params, in_place=args.in_place, notebooks=chosen, **jobs)
+    options = {} if args.jobs is None else {"jobs": args.jobs}
+    if args.cell_timeout is not None:
+        options["cell_timeout"] = args.cell_timeout
+    done = run(params, in_place=args.in_place, notebooks=chosen, **options)
     if args.in_place:
         print(f"refreshed {len(done.executed)} notebooks in place")
         return 0
@@ -763,7 +777,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         type=_jobs,
         default=None,
-        help="notebooks executed at once, each in its own kernel (default: 2, or 1 on one core)",
+        help="notebooks executed at once, each in its own kernel (default: 2, or 1 on one core); "
+        "the memory budget is shared by the runner and the kernels",
+    )
+    wb.add_argument(
+        "--cell-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=None,
+        help="stop a cell that runs longer (default: 3600)",
     )
     _add_parameters(wb, [f.name for f in PARAMETERS])
     wb.set_defaults(func=cmd_workbook, format="text")

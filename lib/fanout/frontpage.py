@@ -123,7 +123,7 @@ def _run_box(params, found: All) -> str:
     items = []
     changed = 0
     for name, value in params.to_dict().items():
-        if name in ("build_dir",) or (name == "data_dir" and not value):
+        if name == "build_dir" or (name in ("data_dir", "memory_budget_gb") and not value):
             continue
         differs = value != defaults[name]
         changed += differs

@@ -56,9 +56,22 @@ def parameters(namespace: Mapping[str, Any]) -> Params:
 
     params = Params.from_mapping(values)  # names that are not parameters are reported there
     timeline.check(params)
+    _memory_share(params)
     _display_options()
     _show_parameters(params)
     return params
+
+
+def _memory_share(params: Params) -> None:
+    """Run on its own (not by `fanout workbook`, which shares its budget out), a notebook takes
+    the budget for itself and one other process."""
+    import os
+
+    from fanout import resources
+    from fanout.paths import project_root
+
+    if not os.environ.get(resources.MEMORY_ENV):
+        resources.share(params, 1, params.build_path(project_root())).export()
 
 
 def _display_options() -> None:
@@ -84,7 +97,7 @@ def _show_parameters(params: Params) -> None:
     defaults = Params(build_dir=params.build_dir, data_dir=params.data_dir).to_dict()
     rows = []
     for name, value in params.to_dict().items():
-        if name in ("build_dir", "data_dir") and not value:
+        if name in ("build_dir", "data_dir", "memory_budget_gb") and not value:
             continue
         shown, default = _readable(value), _readable(defaults[name])
         mark = "" if value == defaults[name] or name == "build_dir" else f" (default: {default})"

@@ -95,6 +95,12 @@ def _build_dir(name: str, value: Any) -> str:
     return str(value)
 
 
+def _budget(name: str, value: Any) -> float:
+    if value in (None, "", "auto"):
+        return 0.0
+    return _number(name, value, 0, 1_000_000)
+
+
 def _raw_format(name: str, value: Any) -> str:
     if value not in ("csv", "parquet"):
         raise ParameterError(f"{name} must be csv or parquet, got {value!r}")
@@ -176,6 +182,12 @@ class Params:
         "csv",
         "format of generated raw data: csv or parquet (use parquet at scale)",
         _raw_format,
+        "run",
+    )
+    memory_budget_gb: float = _param(
+        0.0,
+        "memory for the whole run, in GiB, shared by its processes (0: half the machine's)",
+        _budget,
         "run",
     )
     pr_deployed_at: dt.datetime = _param(

@@ -146,6 +146,9 @@ def quiet(con):
 
     with contextlib.suppress(duckdb.Error):
         con.execute("set enable_progress_bar = false")
+    from fanout import resources
+
+    resources.configure(con)  # the run's memory share and spill folder, when one is set
     return con
 
 

@@ -173,12 +173,13 @@ def _offline_env() -> None:
 
 
 def _write_profile(folder: Path, database: Path) -> None:
-    profile = {
-        PROFILE: {
-            "target": "fanout",
-            "outputs": {"fanout": {"type": "duckdb", "path": str(database), "threads": 2}},
-        }
-    }
+    from fanout import resources
+
+    output = {"type": "duckdb", "path": str(database), "threads": 2}
+    settings = resources.dbt_settings()  # the run's memory share and spill folder, if set
+    if settings:
+        output["settings"] = settings
+    profile = {PROFILE: {"target": "fanout", "outputs": {"fanout": output}}}
     (folder / "profiles.yml").write_text(json.dumps(profile, indent=2) + "\n")
 
 

@@ -24,7 +24,7 @@ __all__ = ["Executed", "Run", "execute", "notebook_paths", "run", "run_key", "se
 
 KERNEL = "python3"
 JOBS = max(1, min(2, os.cpu_count() or 1))  # notebooks at once: kernels overlap
-CELL_TIMEOUT = 900  # seconds; a notebook at 10 million orders needs a few minutes at most
+CELL_TIMEOUT = 3600  # seconds; a cell at 100 million orders needs a few minutes
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,13 @@ def execute(
     *,
     cwd: Path | None = None,
     keep_failed: bool = False,
+    timeout: int = CELL_TIMEOUT,
 ) -> Executed:
     """Execute one notebook with papermill into `output` (atomically); errors in one line.
     With `keep_failed`, a notebook that fails is still written to `output`, up to the
     failing cell and its traceback, for someone to read."""
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +76,7 @@ def execute(
             parameters=parameters or {},
             kernel_name=KERNEL,
             cwd=str(cwd or notebook.parent),
-            execution_timeout=CELL_TIMEOUT,
+            execution_timeout=timeout,
             progress_bar=False,
             log_output=False,
             # the kernel's own warnings (e.g. about its local TCP transport) are noise here;
@@ -83,6 +85,11 @@ def execute(
         )
         _scrub(Path(tmp))
         os.replace(tmp, output)
+    except (DeadKernelError, CellTimeoutError, TimeoutError) as exc:
+        where = _section_of(Path(tmp), running=True)
+        first = _first_line(_running_source(Path(tmp)))
+        cell = f"{where}the cell starting `{first}`" if first else where.rstrip(", ")
+        raise NotebookError(f"{notebook.name}, {cell}: {_lost(exc, timeout)}") from None
     except PapermillExecutionError as exc:
         where = _section_of(Path(tmp))
         if keep_failed:
@@ -99,15 +106,24 @@ def execute(
     return Executed(notebook.stem, output, round(time.perf_counter() - started, 2))
 
 
-def _section_of(executed: Path) -> str:
-    """Where the failing cell of an executed notebook is, as a reader finds it:
-    'in section "2. Your answer", ' (the last Markdown heading above it), or '' when there is
-    none. Cell numbers are not shown: the reader's execution counts differ from the runner's."""
+def _cells(executed: Path) -> list[dict]:
     try:
-        cells = json.loads(executed.read_text()).get("cells", [])
+        return json.loads(executed.read_text()).get("cells", [])
     except (OSError, ValueError):
-        return ""
-    failed = next(
+        return []
+
+
+def _failed_index(cells: list[dict], running: bool) -> int:
+    """The failing cell: the one with an error output, or (a kernel that died, a timeout)
+    the last one papermill started."""
+    if running:
+        started = [
+            i
+            for i, cell in enumerate(cells)
+            if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+        ]
+        return started[-1] if started else len(cells)
+    return next(
         (
             i
             for i, cell in enumerate(cells)
@@ -115,6 +131,47 @@ def _section_of(executed: Path) -> str:
         ),
         len(cells),
     )
+
+
+def _running_source(executed: Path) -> str:
+    cells = _cells(executed)
+    index = _failed_index(cells, running=True)
+    return "".join(cells[index].get("source", "")) if index < len(cells) else ""
+
+
+def _first_line(source: str) -> str:
+    lines = [ln.strip() for ln in source.splitlines()]
+    return next((ln for ln in lines if ln and not ln.startswith("#")), "")
+
+
+def _lost(exc: BaseException, timeout: int) -> str:
+    """Why a kernel stopped, with the memory budget in force and what to change."""
+    import os
+
+    from fanout import resources
+
+    memory = os.environ.get(resources.MEMORY_ENV)
+    share = f"{int(memory) / resources.GIB:.1f} GiB for DuckDB in each process" if memory else ""
+    if isinstance(exc, TimeoutError):
+        return (
+            f"the cell ran longer than {timeout} s and was stopped"
+            + (f" ({share})" if share else "")
+            + "; on larger data give it more time (fanout workbook --cell-timeout) or fewer "
+            "notebooks at once (--jobs 1)"
+        )
+    return (
+        "the kernel died (killed, most often for lack of memory"
+        + (f"; {share}" if share else "")
+        + "); lower --jobs or memory_budget_gb so that the run fits the machine, or free memory"
+    )
+
+
+def _section_of(executed: Path, running: bool = False) -> str:
+    """Where the failing cell of an executed notebook is, as a reader finds it:
+    'in section "2. Your answer", ' (the last Markdown heading above it), or '' when there is
+    none. Cell numbers are not shown: the reader's execution counts differ from the runner's."""
+    cells = _cells(executed)
+    failed = _failed_index(cells, running)
     for cell in reversed(cells[:failed]):
         if cell.get("cell_type") != "markdown":
             continue
@@ -128,7 +185,10 @@ def run_key(params: Params) -> str:
     """A short name for a run's parameters (all but build_dir)."""
     import hashlib
 
-    values = {k: v for k, v in params.to_dict().items() if k != "build_dir"}
+    # where a run writes and how much memory it may take do not change what it finds
+    values = {
+        k: v for k, v in params.to_dict().items() if k not in ("build_dir", "memory_budget_gb")
+    }
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -207,6 +267,7 @@ def _execute_all(
     jobs: int,
     say: Callable[[str], None],
     extras: Callable[[], None] | None = None,
+    timeout: int = CELL_TIMEOUT,
 ) -> list[Executed]:
     """Execute `notebooks`, `jobs` at a time; results in notebook order. `extras`, when
     given, takes the first of the `jobs` slots (so no more than `jobs` heavy processes run
@@ -227,7 +288,7 @@ def _execute_all(
             if failed.is_set():
                 raise _NotStarted(nb.name)
             say(f"[{i}/{total}] {nb.stem} ...")
-            ran = execute(nb, target(nb), values)
+            ran = execute(nb, target(nb), values, timeout=timeout)
         except _NotStarted:
             raise
         except BaseException:
@@ -254,26 +315,38 @@ def run(
     in_place: bool = False,
     notebooks: list[Path] | None = None,
     jobs: int = JOBS,
+    cell_timeout: int = CELL_TIMEOUT,
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> Run:
     """Execute the notebooks at `params` and write the report; stops at the first failure.
 
     `jobs` notebooks run at once, each in its own kernel (they only read the builds and the
-    data, which are ready before the first starts); the outputs do not depend on it.
+    data, which are ready before the first starts); the outputs do not depend on it. The
+    run's memory budget (`memory_budget_gb`) is shared by the runner and the kernels, and
+    DuckDB spills what does not fit to a folder under the build folder
+    (`fanout.resources`). A cell that runs longer than `cell_timeout` seconds is stopped.
 
     A run is made in a temporary folder and renamed to `<build_dir>/runs/<key>/` when
     complete, so a killed run leaves the previous complete one untouched;
     `<build_dir>/workbook` and `<build_dir>/report` then point at the latest complete run.
     Two runs of the same parameters take turns; runs of different parameters do not meet.
     """
+    from fanout import resources, timeline
+
+    timeline.check(params)  # the same checks as each notebook's first cell, before any work
+    share = resources.share(params, max(1, jobs), params.build_path(project_root()))
+    with share.applied():
+        say(f"memory: {share.describe()}; DuckDB spills to {share.temp}")
+        return _run(params, in_place, notebooks, jobs, cell_timeout, say)
+
+
+def _run(params, in_place, notebooks, jobs, cell_timeout, say) -> Run:
     import threading
 
-    from fanout import timeline
     from fanout.generate import dataset_dir
     from fanout.paths import clean_stale, locked, point_link, swap_into_place
     from fanout.report import write_report
 
-    timeline.check(params)  # the same checks as each notebook's first cell, before any work
     lock, say_one = threading.Lock(), say
 
     def say(line: str) -> None:  # whole lines, whichever thread says them
@@ -294,7 +367,7 @@ def run(
         _prepare_extras(params, data_dir, build, builds, say)
 
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
-        return _execute_all(notebooks, target, values, jobs, say, extras)
+        return _execute_all(notebooks, target, values, jobs, say, extras, cell_timeout)
 
     if in_place:
         return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)

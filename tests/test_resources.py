@@ -1,0 +1,139 @@
+"""The run's memory budget, shared among its processes and given to every DuckDB database;
+and a kernel that dies or a cell that runs too long, told in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import duckdb
+import pytest
+
+from fanout import raw, resources
+from fanout.errors import NotebookError
+from fanout.params import Params
+from fanout.workbook import execute, run, run_key
+
+GIB = 2**30
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    monkeypatch.delenv(resources.MEMORY_ENV, raising=False)
+    monkeypatch.delenv(resources.TEMP_ENV, raising=False)
+
+
+def test_the_budget_is_shared_by_the_runner_and_its_kernels(tmp_path):
+    share = resources.share(Params(memory_budget_gb=12), 2, tmp_path)
+    assert (share.budget, share.processes, share.per_process) == (12 * GIB, 3, 4 * GIB)
+    assert share.describe() == "memory budget 12.0 GiB, 4.0 GiB for each of 3 processes"
+    auto = resources.share(Params(), 1, tmp_path)
+    assert auto.budget == resources.machine_memory() // 2
+    assert auto.temp == tmp_path / "tmp" / "duckdb" / f"run-{os.getpid()}"
+
+
+def test_a_bad_budget_is_refused_in_one_sentence():
+    with pytest.raises(ValueError, match=r"^memory_budget_gb must be at least 0, got -1$"):
+        Params.from_mapping(memory_budget_gb=-1)
+    assert Params.from_mapping(memory_budget_gb="auto").memory_budget_gb == 0
+
+
+def test_the_budget_does_not_change_what_a_run_finds():
+    assert run_key(Params(memory_budget_gb=3)) == run_key(Params())
+
+
+def test_every_duckdb_database_gets_the_share_and_a_spill_folder(tmp_path, clean_env):
+    share = resources.share(Params(memory_budget_gb=3), 2, tmp_path)
+    with share.applied():
+        con = raw.quiet(duckdb.connect())
+        ((limit, temp),) = con.execute(
+            "select current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()
+        con.close()
+        assert limit == "1.0 GiB"
+        assert temp == str(share.temp / f"pid-{os.getpid()}")
+        from fanout.warehouse import _write_profile
+
+        _write_profile(tmp_path, tmp_path / "w.duckdb")
+        profile = json.loads((tmp_path / "profiles.yml").read_text())
+        settings = profile["fanout_shop"]["outputs"]["fanout"]["settings"]
+        assert settings["memory_limit"] == "1024MiB"
+        assert settings["temp_directory"].startswith(str(share.temp))
+    assert resources.MEMORY_ENV not in os.environ  # the environment as it was
+    assert not share.temp.exists()  # the spill folder removed with the run
+
+
+def test_a_killed_runs_spill_folder_is_removed_by_the_next(tmp_path, clean_env):
+    stale = tmp_path / "tmp" / "duckdb" / "run-999999999"
+    (stale / "pid-1").mkdir(parents=True)
+    with resources.share(Params(), 1, tmp_path).applied():
+        assert not stale.exists()
+
+
+def _notebook(path, *cells):
+    doc = {
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": text, "id": f"c{i}"}
+            | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+            for i, (kind, text) in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(doc))
+    return path
+
+
+KILLER = (
+    ("markdown", "# A notebook\n\n## 2. The heavy query"),
+    ("code", "import os\nimport signal\n\nos.kill(os.getpid(), signal.SIGKILL)"),
+)
+
+
+def test_a_kernel_that_dies_is_told_in_one_line_with_the_budget(tmp_path, clean_env):
+    notebook = _notebook(tmp_path / "heavy.ipynb", *KILLER)
+    with resources.share(Params(memory_budget_gb=6), 2, tmp_path).applied():
+        with pytest.raises(NotebookError) as err:
+            execute(notebook, tmp_path / "out" / "heavy.ipynb")
+    message = str(err.value)
+    assert message == (
+        'heavy.ipynb, in section "2. The heavy query", the cell starting `import os`: the '
+        "kernel died (killed, most often for lack of memory; 2.0 GiB for DuckDB in each "
+        "process); lower --jobs or memory_budget_gb so that the run fits the machine, or free "
+        "memory"
+    )
+    assert err.value.exit_code == 1
+    assert not (tmp_path / "out" / "heavy.ipynb").exists()
+
+
+def test_a_cell_that_runs_too_long_is_stopped_and_told_in_one_line(tmp_path, clean_env):
+    notebook = _notebook(
+        tmp_path / "slow.ipynb",
+        ("markdown", "## Waiting"),
+        ("code", "import time\ntime.sleep(60)"),
+    )
+    with pytest.raises(NotebookError) as err:
+        execute(notebook, tmp_path / "slow-out.ipynb", timeout=3)
+    assert str(err.value).startswith(
+        'slow.ipynb, in section "Waiting", the cell starting `import time`: the cell ran longer '
+        "than 3 s and was stopped; on larger data give it more time"
+    )
+    assert "\n" not in str(err.value)
+
+
+def test_a_run_whose_kernel_dies_leaves_the_previous_run_as_it_was(tmp_path, clean_env):
+    """The runner stops at the dead kernel with the one line, and the previous complete run
+    of the same parameters is untouched."""
+    params = Params(build_dir=str(tmp_path / "build"))
+    previous = tmp_path / "build" / "runs" / run_key(params)
+    previous.mkdir(parents=True, exist_ok=True)
+    (previous / "params.json").write_text("the previous complete run\n")
+    notebook = _notebook(tmp_path / "09-heavy.ipynb", *KILLER)
+    with pytest.raises(NotebookError, match=r"^09-heavy\.ipynb, in section .* the kernel died"):
+        run(params, notebooks=[notebook], jobs=1, say=lambda _: None)
+    assert (previous / "params.json").read_text() == "the previous complete run\n"
+    assert resources.MEMORY_ENV not in os.environ
