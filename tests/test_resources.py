@@ -96,9 +96,9 @@ KILLER = (
 
 def test_a_kernel_that_dies_is_told_in_one_line_with_the_budget(tmp_path, clean_env):
     notebook = _notebook(tmp_path / "heavy.ipynb", *KILLER)
-    with resources.share(Params(memory_budget_gb=6), 2, tmp_path).applied():
-        with pytest.raises(NotebookError) as err:
-            execute(notebook, tmp_path / "out" / "heavy.ipynb")
+    share = resources.share(Params(memory_budget_gb=6), 2, tmp_path)
+    with share.applied(), pytest.raises(NotebookError) as err:
+        execute(notebook, tmp_path / "out" / "heavy.ipynb")
     message = str(err.value)
     assert message == (
         'heavy.ipynb, in section "2. The heavy query", the cell starting `import os`: the '
