@@ -13,7 +13,11 @@ rewrites `BENCHMARKS.md` from all the results there.
                 next to dbt's own parse of it
     lineage700  the same over 700 models written as real projects are (window dedups, CTE
                 chains, unions, date spines), and the whole `fanout lint` command
-    scale       the whole workbook at 10M orders from an empty build folder: time, memory
+    scale       the whole workbook at 1M and 10M orders from an empty build folder, stage by
+                stage (data, each build, each notebook, the report): time, peak memory of
+                the process tree, disk
+    scale100m   the same at 100M orders (about half an hour): only when named,
+                make bench BENCH=scale100m; its rows join scale's
 """
 
 from __future__ import annotations
@@ -291,18 +295,49 @@ def bench_lineage700(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     return runs
 
 
-def bench_scale(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+def _scale_runs(preset: str, repeat: int) -> list[Run]:
+    """The whole workbook at a preset from an empty build folder, stage by stage: a row per
+    stage (data, each build, each notebook, the report) and one for the whole run, with the
+    peak memory of the process tree and the disk the build folder holds after the stage."""
+    import json
+
+    from bench.stages import run_stages
+
     runs = []
     for i in range(repeat):
-        folder = WORK / "scale-10m"
+        folder = WORK / f"scale-{preset}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        params = _workbook_params(folder, "10m")
-        seconds, peak = _fanout_workbook(params)
-        runs.append(Run("scale", "10m", "make workbook, empty build folder", i + 1, seconds, peak))
-        say(f"  10m · workbook · run {i + 1}/{repeat}: {seconds:.1f} s, {peak:,.0f} MiB")
-    shutil.rmtree(WORK / "scale-10m", ignore_errors=True)
+        params = _workbook_params(folder, preset)
+        fanout = str(Path(sys.executable).parent / "fanout")
+        code, seconds, stages = run_stages([fanout, "workbook", "--params", str(params)], folder)
+        if code != 0:
+            raise BenchError(f"fanout workbook --params {params} failed (exit {code})")
+        data = next(folder.glob("data/*/dataset.json"), None)
+        orders = json.loads(data.read_text())["orders"] if data else None
+        for stage in stages:
+            answer = {"disk_mib": round(stage.disk_mib, 1), "orders": orders}
+            runs.append(
+                Run("scale", preset, stage.name, i + 1, stage.seconds, stage.peak_mib, answer)
+            )
+        say(f"  {preset} · workbook · run {i + 1}/{repeat}: {seconds:.1f} s, "
+            f"{stages[-1].peak_mib:,.0f} MiB, {stages[-1].disk_mib:,.0f} MiB on disk")  # fmt: skip
+    shutil.rmtree(WORK / f"scale-{preset}", ignore_errors=True)
     return runs
+
+
+def bench_scale(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    """The workbook at each preset (1M and 10M orders by default), stage by stage."""
+    return [run for preset in scales for run in _scale_runs(preset, repeat)]
+
+
+def bench_scale100m(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    """The workbook at 100M orders, stage by stage (about half an hour, 20 GB of disk),
+    written beside the smaller presets' rows in scale.csv."""
+    from bench.common import read_runs
+
+    kept = [r for r in read_runs("scale") if r.case != "100m"]
+    return kept + _scale_runs("100m", repeat)
 
 
 BENCHMARKS = {
@@ -313,6 +348,7 @@ BENCHMARKS = {
     "lineage": (bench_lineage, 3),
     "lineage700": (bench_lineage700, 3),
     "scale": (bench_scale, 1),
+    "scale100m": (bench_scale100m, 1),  # only when named: make bench BENCH=scale100m
 }
 
 
@@ -355,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad or not scales:
         parser.exit(2, f"python -m bench: error: no preset params/{(bad or [''])[0]}.yaml\n")
     WORK.mkdir(parents=True, exist_ok=True)
-    for name in args.names or BENCHMARKS:
+    for name in args.names or [n for n in BENCHMARKS if n != "scale100m"]:
         fn, default_repeat = BENCHMARKS[name]
         say(f"== {name}")
         started = time.perf_counter()
@@ -364,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         except BenchError as exc:  # a contender failed or the contenders disagree
             print(f"python -m bench: {name}: {' '.join(str(exc).split())}", file=sys.stderr)
             return 1
-        write_runs(name, runs)
-        print(report.table(name, runs))
+        written = {"scale100m": "scale"}.get(name, name)  # 100M rows join the scale benchmark's
+        write_runs(written, runs)
+        print(report.table(written, runs))
         say(f"== {name} done in {time.perf_counter() - started:.0f} s")
     report.write_all()
     say(f"wrote {report.MARKDOWN.relative_to(ROOT)} and bench/results/")

@@ -155,3 +155,49 @@ def test_bench_rejects_bad_arguments_before_any_work(argv, message):
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert {p.name: p.stat().st_mtime_ns for p in results.iterdir()} == before
+
+
+def test_the_scale_benchmark_reads_the_stages_from_the_runners_progress(tmp_path):
+    """A command that prints the runner's progress lines: one row per stage, with its time
+    from its own lines, a peak, the disk after it, and the whole run last."""
+    import sys
+
+    from bench.stages import run_stages
+
+    script = tmp_path / "fake.py"
+    script.write_text(
+        "import sys, time\n"
+        "def say(line):\n"
+        "    print(line, file=sys.stderr, flush=True)\n"
+        "    time.sleep(0.3)\n"
+        "say('memory: memory budget 1.0 GiB, 0.3 GiB for each of 3 processes')\n"
+        "say('dataset: preparing and validating')\n"
+        f"open({str(tmp_path / 'b' / 'x.bin')!r}, 'wb').write(b'0' * 2**20)\n"
+        "say('dataset: /d ready in 0.3 s')\n"
+        "say('warehouse: baseline built in 0.3 s')\n"
+        "say('warehouse: enrichment reused in 0.3 s')\n"
+        "say('[1/2] 01-load-the-raw-data ...')\n"
+        "say('[2/2] 02-reproduce ...')\n"
+        "say('[1/2] 01-load-the-raw-data done in 0.6 s')\n"
+        "say('[2/2] 02-reproduce done in 0.3 s')\n"
+        "say('report: rendering')\n"
+    )
+    (tmp_path / "b").mkdir()
+    code, wall, stages = run_stages([sys.executable, str(script)], tmp_path / "b")
+    assert code == 0
+    assert [s.name for s in stages] == [
+        "data",
+        "build: baseline",
+        "build: enrichment",
+        "notebook 01-load-the-raw-data",
+        "notebook 02-reproduce",
+        "report",
+        "whole run",
+    ]
+    by = {s.name: s for s in stages}
+    assert 0.2 < by["data"].seconds < 2 and by["data"].disk_mib >= 1.0
+    assert 0.5 < by["notebook 01-load-the-raw-data"].seconds < 3  # from its start line
+    assert by["whole run"].seconds == wall and wall >= sum(
+        by[n].seconds for n in ("data", "build: baseline", "build: enrichment")
+    )
+    assert all(s.peak_mib > 1 for s in stages if s.name != "report")
