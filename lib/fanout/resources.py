@@ -129,13 +129,9 @@ def configure(con) -> None:
 
 
 def dbt_settings() -> dict[str, str]:
-    """The same limits for a dbt-duckdb profile (its `settings`)."""
-    memory, temp = _limits()
-    settings = {}
-    if memory:
-        settings["memory_limit"] = f"{memory // 2**20}MiB"
-    if temp:
-        folder = temp / f"pid-{os.getpid()}-dbt"
-        folder.mkdir(parents=True, exist_ok=True)
-        settings["temp_directory"] = str(folder)
-    return settings
+    """The memory share for a dbt-duckdb profile (its `settings`). Not the spill folder:
+    dbt-duckdb applies its settings again to every connection it opens, and DuckDB refuses a
+    new temp_directory once it has spilled; a database file's default is beside it
+    (`<file>.tmp`), under the build folder already."""
+    memory, _temp = _limits()
+    return {"memory_limit": f"{memory // 2**20}MiB"} if memory else {}
