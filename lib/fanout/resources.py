@@ -57,10 +57,20 @@ class Share:
             f"each of {self.processes} processes"
         )
 
-    def export(self) -> None:
-        """Give this share to this process and to the kernels it starts."""
-        os.environ[MEMORY_ENV] = str(self.per_process)
+    def export(self, memory: int | None = None) -> None:
+        """Give this share (or `memory` bytes) to this process and the kernels it starts."""
+        os.environ[MEMORY_ENV] = str(memory or self.per_process)
         os.environ[TEMP_ENV] = str(self.temp)
+
+    @contextlib.contextmanager
+    def alone(self) -> Iterator[None]:
+        """The whole budget for this process while it works alone (the runner's builds,
+        before any kernel starts), its share again afterwards."""
+        self.export(self.budget)
+        try:
+            yield
+        finally:
+            self.export()
 
     @contextlib.contextmanager
     def applied(self) -> Iterator[Share]:

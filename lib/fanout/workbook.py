@@ -337,10 +337,10 @@ def run(
     share = resources.share(params, max(1, jobs), params.build_path(project_root()))
     with share.applied():
         say(f"memory: {share.describe()}; DuckDB spills to {share.temp}")
-        return _run(params, in_place, notebooks, jobs, cell_timeout, say)
+        return _run(params, in_place, notebooks, jobs, cell_timeout, say, share)
 
 
-def _run(params, in_place, notebooks, jobs, cell_timeout, say) -> Run:
+def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
     import threading
 
     from fanout.generate import dataset_dir
@@ -357,11 +357,12 @@ def _run(params, in_place, notebooks, jobs, cell_timeout, say) -> Run:
         raise ParameterError("notebooks are refreshed in place only at the default parameters")
     notebooks = notebooks or notebook_paths()
     build = params.build_path(project_root())
-    say("dataset: preparing and validating")
-    started = time.perf_counter()
-    data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
-    say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
-    builds = _prepare_builds(params, data_dir, build, say)
+    with share.alone():  # no kernel runs yet: the data and the builds take the whole budget
+        say("dataset: preparing and validating")
+        started = time.perf_counter()
+        data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
+        say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
+        builds = _prepare_builds(params, data_dir, build, say)
 
     def extras() -> None:
         _prepare_extras(params, data_dir, build, builds, say)
