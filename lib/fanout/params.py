@@ -186,7 +186,7 @@ class Params:
     )
     memory_budget_gb: float = _param(
         0.0,
-        "memory for the whole run, in GiB, shared by its processes (0: half the machine's)",
+        "memory for the run in GiB, shared by its processes (0: half the machine's)",
         _budget,
         "run",
     )
