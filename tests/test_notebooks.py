@@ -643,8 +643,8 @@ def test_no_notebook_pulls_a_whole_table_into_pandas(path: Path):
 
 def test_the_runner_makes_the_extras_before_the_notebooks_that_read_them():
     """workbook.NEED_EXTRAS lists exactly the notebooks that run the fix's tests on the PR's
-    tables or read the rebuild at the PR's deploy: the runner starts them only once those
-    are ready, the others at once."""
+    tables or read the rebuild at the PR's deploy: the runner makes those before any kernel
+    starts when one of them is to run, and not for the others."""
     from fanout.workbook import NEED_EXTRAS
 
     needing = set()

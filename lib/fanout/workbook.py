@@ -218,8 +218,8 @@ def select(names: str | None) -> list[Path]:
 
 # The notebooks that need more than the three builds: the fix's tests run on the PR's
 # tables (04, and 06 through guards.replay) and the real rebuild at the PR's deploy (05).
-# The runner makes those while the other notebooks already run. A test keeps this list
-# in step with the notebooks' code.
+# The runner makes those after the builds, before any kernel starts, when one of these
+# notebooks is to run. A test keeps this list in step with the notebooks' code.
 NEED_EXTRAS = ("04-", "05-", "06-")
 
 
@@ -266,13 +266,11 @@ def _execute_all(
     values: dict,
     jobs: int,
     say: Callable[[str], None],
-    extras: Callable[[], None] | None = None,
     timeout: int = CELL_TIMEOUT,
 ) -> list[Executed]:
-    """Execute `notebooks`, `jobs` at a time; results in notebook order. `extras`, when
-    given, takes the first of the `jobs` slots (so no more than `jobs` heavy processes run
-    at once), and the NEED_EXTRAS notebooks wait for it. After a failure no new notebook
-    starts, the running ones finish, and the first failure (in notebook order) is raised."""
+    """Execute `notebooks`, `jobs` at a time; results in notebook order. After a failure no
+    new notebook starts, the running ones finish, and the first failure (in notebook order)
+    is raised."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -283,10 +281,6 @@ def _execute_all(
         if failed.is_set():
             raise _NotStarted(nb.name)
         try:
-            if ready is not None and nb.name.startswith(NEED_EXTRAS):
-                ready.result()
-            if failed.is_set():
-                raise _NotStarted(nb.name)
             say(f"[{i}/{total}] {nb.stem} ...")
             ran = execute(nb, target(nb), values, timeout=timeout)
         except _NotStarted:
@@ -298,11 +292,8 @@ def _execute_all(
         return ran
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook") as pool:
-        ready = pool.submit(extras) if extras is not None else None
         futures = [pool.submit(one, i, nb) for i, nb in enumerate(notebooks, 1)]
     errors = [f.exception() for f in futures]
-    if ready is not None:
-        errors.append(ready.exception())  # a failure of the extras counts after the notebooks'
     first = next((e for e in errors if e is not None and not isinstance(e, _NotStarted)), None)
     if first is not None:
         raise first
@@ -357,18 +348,20 @@ def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
         raise ParameterError("notebooks are refreshed in place only at the default parameters")
     notebooks = notebooks or notebook_paths()
     build = params.build_path(project_root())
-    with share.alone():  # no kernel runs yet: the data and the builds take the whole budget
+    # Before any kernel starts, the runner works alone and takes the whole memory budget:
+    # the data, the three builds, and what some notebooks read besides (the fix's tests on
+    # the PR's tables, the rebuild at the PR's deploy). Then the kernels share the budget.
+    with share.alone():
         say("dataset: preparing and validating")
         started = time.perf_counter()
         data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
         say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
         builds = _prepare_builds(params, data_dir, build, say)
-
-    def extras() -> None:
-        _prepare_extras(params, data_dir, build, builds, say)
+        if any(nb.name.startswith(NEED_EXTRAS) for nb in notebooks):
+            _prepare_extras(params, data_dir, build, builds, say)
 
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
-        return _execute_all(notebooks, target, values, jobs, say, extras, cell_timeout)
+        return _execute_all(notebooks, target, values, jobs, say, timeout=cell_timeout)
 
     if in_place:
         return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)
