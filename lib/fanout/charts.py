@@ -328,7 +328,7 @@ def row_count_trends(history, deploys, models: Sequence[str], title: str = "ever
         color=COLORS["muted"],
         marker=".",
         markersize=4,
-        label="revenue query, median of 5 runs (ms)",
+        label="revenue query, median of its runs (ms)",
     )
     if "query_ms_low" in first:
         bottom.fill_between(
