@@ -60,7 +60,7 @@ def _name(line: str) -> str | None:
     if line.startswith("report:"):
         return "report"
     if line.startswith("warehouse: the fix's tests"):
-        return "extras: the fix's tests and the rebuild at the PR's deploy"
+        return "extras: the fix's tests, the rebuild at the PR's deploy, the history's counts"
     match = re.match(r"warehouse: (\w+) (?:built|reused)", line)
     if match:
         return f"build: {match.group(1)}"

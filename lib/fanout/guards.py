@@ -95,12 +95,15 @@ def replay(
 
     points = history.build_points(params)
     after = [p for p in points if p.at >= params.pr_deployed_at]
+    live = {p.at: p.revision for p in points}
+    every = [p.at for p in points]  # the same points as notebook 05: its counts are reused
     counts = {
         (model, at): (rows, keys)
         for rev in builds
         for model, at, rows, keys in history.counts(
-            con, rev, [p.at for p in points if p.revision == rev], models=("stg_orders",)
+            con, rev, every, models=("stg_orders",), cache=Path(build_dir) / "history"
         )
+        if live[at] == rev
     }
     monitor = next(
         (p for p in after if counts[("stg_orders", p.at)][0] > counts[("stg_orders", p.at)][1]),

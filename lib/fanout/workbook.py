@@ -239,7 +239,7 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
 
 def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, say) -> None:
     """What the NEED_EXTRAS notebooks read besides the builds (each made once, here)."""
-    from fanout import history, warehouse
+    from fanout import history, raw, warehouse
 
     started = time.perf_counter()
     warehouse.run_tests(
@@ -250,9 +250,20 @@ def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, s
         build_dir=build,
     )
     history.rebuild_at(params, params.pr_deployed_at, data_dir, build)
+    # every model's rows and keys at every build of the history, counted once and kept for
+    # notebooks 05 and 06 (at 100 million orders each model takes minutes)
+    con = raw.connect(data_dir)
+    try:
+        for rev, built in builds.items():
+            warehouse.attach(con, built, rev)
+        every = [p.at for p in history.build_points(params)]
+        for rev in builds:
+            history.counts(con, rev, every, cache=build / "history")
+    finally:
+        con.close()
     say(
-        "warehouse: the fix's tests on the PR's tables and the rebuild at the PR's deploy "
-        f"ready in {time.perf_counter() - started:.1f} s"
+        "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and the "
+        f"history's counts ready in {time.perf_counter() - started:.1f} s"
     )
 
 
