@@ -318,9 +318,10 @@ def _lint_settings(args: argparse.Namespace):
     project = Path(args.project) if args.project else Path(args.manifest).parent.parent
     if project.is_dir():
         project = project / "dbt_project.yml"
-    if args.project and not project.is_file():
+    if args.project and not project.exists():
         raise ParameterError(f"--project: no dbt_project.yml at {args.project}")
-    base = Settings.from_project(project) if project.is_file() else Settings()
+    # read within bounds when it is there at all: a device or a FIFO is refused in one line
+    base = Settings.from_project(project) if project.exists() else Settings()
     flags = {k: True for k in ("seeds_as_sources", "unique_alone", "strict") if getattr(args, k)}
     return base.merged(args.exclude_path, args.exclude_package, args.exclude_model, **flags)
 
@@ -1141,18 +1142,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr)
             return 130
-        except MemoryError:
-            print(f"{prog}: error: out of memory: the input is too large", file=sys.stderr)
-            return 2
-        except RecursionError:
-            print(f"{prog}: error: the input is nested too deeply", file=sys.stderr)
-            return 2
         except Exception as exc:
             if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):  # unreadable input
                 print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
                 return 2
             if os.environ.get("FANOUT_DEBUG"):
                 raise
+            if isinstance(exc, MemoryError):
+                print(f"{prog}: error: out of memory: the input is too large", file=sys.stderr)
+                return 2
+            if isinstance(exc, RecursionError):
+                print(f"{prog}: error: the input is nested too deeply", file=sys.stderr)
+                return 2
             print(
                 f"{prog}: internal error: {type(exc).__name__}: {_one_line(exc)[:300]} "
                 "(a bug; FANOUT_DEBUG=1 shows where)",

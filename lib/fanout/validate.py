@@ -153,10 +153,13 @@ def _csv_error(text: str) -> tuple[str, tuple[dict[str, Any], ...]]:
 
     >>> _csv_error("Invalid Input Error: CSV Error on Line: 4\\nOriginal Line: 1,2,3\\n"
     ...            "Expected Number of Columns: 2 Found: 3\\nPossible fixes: ...")
-    ('malformed CSV: 3 fields where the header has 2', ({'line': 4},))
+    ("malformed CSV: a row with more fields than the header's 2", ({'line': 4},))
     """
     line = re.search(r"CSV Error on Line: (\d+)", text)
     where = ({"line": int(line[1])},) if line else ()
+    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if counts and int(counts[2]) > int(counts[1]):  # DuckDB stops counting one field past
+        return f"malformed CSV: a row with more fields than the header's {counts[1]}", where
     for pattern, reason in _CSV_REASONS:
         found = re.search(pattern, text)
         if found:
