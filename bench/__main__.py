@@ -14,6 +14,10 @@ rewrites `BENCHMARKS.md` from all the results there.
     lineage700  the same over 700 models written as real projects are (window dedups, CTE
                 chains, unions, date spines), and the whole `fanout lint` command
     scale       the whole workbook at 10M orders from an empty build folder: time, memory
+    anomalies   anomaly detection at 20,000 and 1,000,000 points, next to the quadratic
+                detector it replaced (issue 13)
+    lint20k     fanout lint over wide projects of 2,000 and 20,000 models and a chain of
+                10,000: time, output size (issue 13)
 """
 
 from __future__ import annotations
@@ -305,6 +309,126 @@ def bench_scale(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     return runs
 
 
+def bench_anomalies(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    from bench.worker import _series
+
+    runs = side_by_side(
+        "anomalies",
+        "20,000 points",
+        [
+            Contender("fanout anomaly.detect", "anomalies", {"points": 20_000}),
+            Contender(
+                "before: every earlier point (quadratic)",
+                "anomalies",
+                {"points": 20_000, "before": True},
+            ),
+        ],
+        repeat,
+        agree=lambda a: a["flagged"],
+    )
+    csv = WORK / "series-1m.csv"
+    if not csv.exists():
+        times, values = _series(1_000_000)
+        tmp = csv.with_suffix(".tmp")
+        with tmp.open("w") as fh:
+            fh.write("at,value\n")
+            fh.writelines(f"{t.isoformat()},{v}\n" for t, v in zip(times, values, strict=True))
+        tmp.replace(csv)
+    runs += side_by_side(
+        "anomalies",
+        "1,000,000 points",
+        [
+            Contender("fanout anomaly.detect", "anomalies", {"points": 1_000_000}),
+            Contender(
+                "fanout anomaly.detect, weekday seasonality",
+                "anomalies",
+                {"points": 1_000_000, "seasonal": True},
+            ),
+            Contender(
+                "fanout anomalies command (CSV read included)",
+                "anomalies_command",
+                {"csv": str(csv), "points": 1_000_000},
+            ),
+        ],
+        repeat,
+    )
+    return runs
+
+
+def _chain_manifest(path: Path, models: int) -> None:
+    """m0 reads a source without a grain, each m<i> reads m<i-1> (`select *`): every grain
+    unknown, each traced to the source (before issue 13: the reason nested once per model,
+    and the recursion failed past about 1,000 models)."""
+    import json
+
+    source = "source.p.raw.e"
+    nodes, parents, previous = {}, {source: []}, source
+    for i in range(models):
+        uid = f"model.p.m{i}"
+        read = '"db"."raw"."e"' if i == 0 else f'"db"."main"."m{i - 1}"'
+        nodes[uid] = {
+            "unique_id": uid,
+            "name": f"m{i}",
+            "resource_type": "model",
+            "compiled_code": f"select * from {read}",
+            "fqn": ["p", f"m{i}"],
+            "relation_name": f'"db"."main"."m{i}"',
+        }
+        parents[uid], previous = [previous], uid
+    sources = {
+        source: {
+            "unique_id": source,
+            "name": "e",
+            "resource_type": "source",
+            "source_name": "raw",
+            "relation_name": '"db"."raw"."e"',
+        }
+    }
+    metadata = {
+        "project_name": "p",
+        "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    manifest = {"metadata": metadata, "nodes": nodes, "sources": sources, "parent_map": parents}
+    path.write_text(json.dumps(manifest))
+
+
+def bench_lint20k(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    from bench.manifest import write_manifest
+
+    runs = []
+    for models in (2_000, 20_000):
+        path = WORK / f"wide-{models}" / "manifest.json"
+        say(f"setup: a wide manifest of {models:,} models")
+        counts = write_manifest(path, models)
+        args = {"manifest": str(path), "models": models}
+        case = f"{models:,} models ({counts['bytes'] / 2**20:.0f} MiB manifest)"
+        found = side_by_side(
+            "lint20k",
+            case,
+            [
+                Contender("fanout lint (rules and prediction)", "lint_output", args),
+                Contender("fanout lint --no-predict", "lint_output", {**args, "predict": False}),
+            ],
+            repeat,
+        )
+        predicted = {r.answer["fan_out_findings"] for r in found if "no-predict" not in r.contender}
+        if predicted != {counts["planted_fan_outs"]}:
+            raise BenchError(
+                f"lint20k: planted {counts['planted_fan_outs']} fan-outs, found {predicted}"
+            )
+        runs += found
+    chain = WORK / "chain-10000" / "manifest.json"
+    _chain_manifest(chain, 10_000)
+    contender = Contender(
+        "fanout lint (rules and prediction)",
+        "lint_output",
+        {"manifest": str(chain), "models": 10_000},
+    )
+    runs += side_by_side("lint20k", "a chain of 10,000 models", [contender], repeat)
+    return runs
+
+
 BENCHMARKS = {
     "generation": (bench_generation, 3),
     "builds": (bench_builds, 3),
@@ -313,6 +437,8 @@ BENCHMARKS = {
     "lineage": (bench_lineage, 3),
     "lineage700": (bench_lineage700, 3),
     "scale": (bench_scale, 1),
+    "anomalies": (bench_anomalies, 3),
+    "lint20k": (bench_lint20k, 3),
 }
 
 
