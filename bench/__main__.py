@@ -355,46 +355,10 @@ def bench_anomalies(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     return runs
 
 
-def _chain_manifest(path: Path, models: int) -> None:
-    """m0 reads a source without a grain, each m<i> reads m<i-1> (`select *`): every grain
-    unknown, each traced to the source (before issue 13: the reason nested once per model,
-    and the recursion failed past about 1,000 models)."""
+def bench_lint20k(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     import json
 
-    source = "source.p.raw.e"
-    nodes, parents, previous = {}, {source: []}, source
-    for i in range(models):
-        uid = f"model.p.m{i}"
-        read = '"db"."raw"."e"' if i == 0 else f'"db"."main"."m{i - 1}"'
-        nodes[uid] = {
-            "unique_id": uid,
-            "name": f"m{i}",
-            "resource_type": "model",
-            "compiled_code": f"select * from {read}",
-            "fqn": ["p", f"m{i}"],
-            "relation_name": f'"db"."main"."m{i}"',
-        }
-        parents[uid], previous = [previous], uid
-    sources = {
-        source: {
-            "unique_id": source,
-            "name": "e",
-            "resource_type": "source",
-            "source_name": "raw",
-            "relation_name": '"db"."raw"."e"',
-        }
-    }
-    metadata = {
-        "project_name": "p",
-        "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    manifest = {"metadata": metadata, "nodes": nodes, "sources": sources, "parent_map": parents}
-    path.write_text(json.dumps(manifest))
-
-
-def bench_lint20k(repeat: int, scales: tuple[str, ...]) -> list[Run]:
-    from bench.manifest import write_manifest
+    from bench.manifest import chain, write_manifest
 
     runs = []
     for models in (2_000, 20_000):
@@ -418,12 +382,15 @@ def bench_lint20k(repeat: int, scales: tuple[str, ...]) -> list[Run]:
                 f"lint20k: planted {counts['planted_fan_outs']} fan-outs, found {predicted}"
             )
         runs += found
-    chain = WORK / "chain-10000" / "manifest.json"
-    _chain_manifest(chain, 10_000)
+    # a chain of models whose grains are all unknown, each traced to the source (before issue
+    # 13: the reason nested once per model, and the recursion failed past about 1,000)
+    path = WORK / "chain-10000" / "manifest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(chain(10_000)))
     contender = Contender(
         "fanout lint (rules and prediction)",
         "lint_output",
-        {"manifest": str(chain), "models": 10_000},
+        {"manifest": str(path), "models": 10_000},
     )
     runs += side_by_side("lint20k", "a chain of 10,000 models", [contender], repeat)
     return runs

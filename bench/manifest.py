@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PLANTED", "SHARED", "write_manifest"]
+__all__ = ["PLANTED", "SHARED", "chain", "write_manifest"]
 
 PLANTED = 50  # every 50th mart fans out
 SHARED = 12  # reference tables every mart reads one of
@@ -359,4 +359,40 @@ def write_manifest(path: Path, models: int) -> dict[str, int]:
         "sources": len(sources),
         "planted_fan_outs": planted,
         "bytes": path.stat().st_size,
+    }
+
+
+def chain(models: int, grain: bool = False) -> dict[str, Any]:
+    """A manifest where m0 reads a source without a grain (raw.e) and each m<i> reads
+    m<i-1> with `select *`: every grain unknown, each traced to the source; with `grain`,
+    each model declares the grain (id)."""
+    source = "source.p.raw.e"
+    nodes, parents, previous = {}, {source: []}, source
+    for i in range(models):
+        uid = f"model.p.m{i}"
+        read = '"db"."raw"."e"' if i == 0 else f'"db"."main"."m{i - 1}"'
+        nodes[uid] = {
+            "unique_id": uid,
+            "name": f"m{i}",
+            "resource_type": "model",
+            "relation_name": f'"db"."main"."m{i}"',
+            "compiled_code": f"select * from {read}",
+            "fqn": ["p", f"m{i}"],
+            **({"config": {"meta": {"grain": ["id"]}}} if grain else {}),
+        }
+        parents[uid], previous = [previous], uid
+    sources = {
+        source: {
+            "unique_id": source,
+            "name": "e",
+            "resource_type": "source",
+            "source_name": "raw",
+            "relation_name": '"db"."raw"."e"',
+        }
+    }
+    return {
+        "metadata": {"project_name": "p", "dbt_schema_version": SCHEMA},
+        "nodes": nodes,
+        "sources": sources,
+        "parent_map": parents,
     }

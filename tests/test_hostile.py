@@ -23,6 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.manifest import chain as _chain
 from fanout import anomaly, bounded, lineage, validate
 from fanout.errors import DataError, ParameterError
 from fanout.generate import generate
@@ -53,36 +54,6 @@ def _manifest(nodes=None, sources=None, parent_map=None, version=V12, **more) ->
         "parent_map": parent_map or {},
         **more,
     }
-
-
-def _chain(n: int, grain: bool = False) -> dict:
-    """m0 reads the source raw.e, each m<i> reads m<i-1>: a chain of `n` models."""
-    src = "source.p.raw.e"
-    sources = {
-        src: {
-            "unique_id": src,
-            "name": "e",
-            "resource_type": "source",
-            "source_name": "raw",
-            "relation_name": '"db"."raw"."e"',
-        }
-    }
-    nodes, parents, previous = {}, {src: []}, src
-    for i in range(n):
-        uid = f"model.p.m{i}"
-        read = '"db"."raw"."e"' if i == 0 else f'"db"."main"."m{i - 1}"'
-        nodes[uid] = {
-            "unique_id": uid,
-            "name": f"m{i}",
-            "resource_type": "model",
-            "relation_name": f'"db"."main"."m{i}"',
-            "compiled_code": f"select * from {read}",
-            "fqn": ["p", f"m{i}"],
-            **({"config": {"meta": {"grain": ["id"]}}} if grain else {}),
-        }
-        parents[uid] = [previous]
-        previous = uid
-    return _manifest(nodes, sources, parents)
 
 
 def _write(folder: Path, name: str, content) -> Path:
