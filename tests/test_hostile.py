@@ -130,7 +130,7 @@ def test_special_files_are_refused_by_every_reader_before_a_byte_is_read(
 
 @pytest.mark.parametrize("kind", ["/dev/zero", "fifo"])
 def test_raw_files_that_are_special_are_named_by_check_raw_and_refused_by_build(
-    capsys, tmp_path, data, kind
+    capsys, tmp_path, builds, data, kind
 ):
     _special(kind, data / "raw_orders.csv")
     with deadline(20):
@@ -148,6 +148,18 @@ def test_raw_files_that_are_special_are_named_by_check_raw_and_refused_by_build(
         f"regular file ({WHAT[kind]})"
     )
     assert not build.exists()  # nothing written, not even the build folder
+    db = builds["fix"].database
+    manifest = builds["fix"].manifest_path
+    for argv in (
+        ["reconcile", "--db", db, "--data", data],
+        ["blast-radius", "stg_orders", "--manifest", manifest, "--db", db, "--data", data],
+    ):
+        with deadline(20):
+            code, out, err = _run(capsys, *argv)
+        assert (code, out) == (2, "")
+        assert _one_line(err).endswith(
+            f"error: raw file {data / 'raw_orders.csv'} is {WHAT[kind]}, not a regular file"
+        )
 
 
 def test_size_and_line_limits_are_named_with_the_variable_that_raises_them(

@@ -371,7 +371,9 @@ def _data_for(db: str | Path, given: str | None) -> Path:
             folder = Path(json.loads(text)["inputs"]["data_dir"])
         except (DataError, ValueError, KeyError, TypeError, RecursionError):
             folder = default_data_dir()
-    raw.detect_format(folder)  # a clear error for a missing or incomplete folder
+    fmt = raw.detect_format(folder)  # a clear error for a missing or incomplete folder
+    for table in raw.TABLES.values():  # DuckDB would wait forever on a FIFO, or /dev/zero
+        bounded.check_regular(table.file(folder, fmt), "raw file")
     return folder
 
 
