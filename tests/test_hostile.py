@@ -497,6 +497,21 @@ def test_schema_versions_outside_the_supported_range_are_named(
         assert out.endswith("2 findings, 0 errors (missing-grain)\n")
 
 
+def test_a_manifest_read_twice_warns_once(capsys, tmp_path, builds):
+    manifest = json.loads(builds["fix"].manifest_path.read_text())
+    del manifest["metadata"]["dbt_schema_version"]
+    path = _write(tmp_path, "m.json", manifest)
+    db = builds["fix"].database
+    code, out, err = _run(
+        capsys, "investigate", "--db", db, "--manifest", path, "--symptom", "fct_orders"
+    )
+    assert code == 0 and "no model upstream has a broken grain" in out
+    assert err == (
+        f"fanout investigate: warning: {path} names no schema version "
+        "(metadata.dbt_schema_version): read as v12, the newest fanout knows\n"
+    )
+
+
 # ---------------------------------------------------------------------------- relation names
 
 

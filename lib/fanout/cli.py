@@ -503,7 +503,7 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     manifest = read(args.manifest)
     graph = lineage.load(manifest, where=args.manifest)
     history = investigate.incident_history(Params()) if graph.project == "fanout_shop" else ()
-    found = investigate.walk(con, manifest, args.symptom, history=history)
+    found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
     impact = found.blast_radius
     payload = dataclasses.asdict(dataclasses.replace(found, blast_radius=None))
     payload["blast_radius"] = impact.rows() if impact is not None else None

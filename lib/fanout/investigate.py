@@ -153,16 +153,17 @@ def walk(
     symptom: str,
     *,
     history: Sequence[tuple[Introduced, Path]] = (),
+    where: str | None = None,
 ) -> Investigation:
     """Walk upstream from `symptom` on the database open on `con` (see the module docstring).
 
     `history` is the deploys in order, each with the project folder of its revision; when
     given, the root cause's current code is traced to the deploy that introduced it.
+    `where` names the manifest in messages (default: its path, or "the manifest").
     """
     started = time.perf_counter()
-    where = None
     if not isinstance(manifest, Mapping):
-        where = str(manifest)
+        where = where or str(manifest)
         manifest = read_manifest(manifest)
     graph = lineage.load(manifest, where=where)
     node = graph.node(symptom)
