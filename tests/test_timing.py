@@ -19,7 +19,7 @@ def test_a_ratio_is_slower_only_when_the_whole_interval_lies_above_one():
 
 def test_the_verdict_is_judged_on_the_interval_as_shown_to_two_decimals():
     """A lower bound of 1.003 reads "1.00x": not slower, whatever the third decimal says."""
-    edge = Comparison((1.0,) * 21, tuple(1.003 + i / 1000 for i in range(21)))
+    edge = Comparison((1.0,) * 21, tuple(1.001 + i / 10000 for i in range(21)))
     low, _high = edge.interval
     assert 1 < low < 1.005
     assert edge.verdict == "within noise"
