@@ -72,7 +72,7 @@ format: $(STAMP) ## format the code with ruff
 	$(BIN)/ruff check --fix lib tests bench notebooks
 
 data: $(STAMP) ## regenerate the committed dataset in data/raw (byte-identical at the defaults)
-	$(BIN)/fanout generate --out data/raw --overwrite
+	$(BIN)/fanout generate --committed-dataset
 
 clean: ## remove build/ (generated data, DuckDB files, executed notebooks, report)
 	rm -rf build

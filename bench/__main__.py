@@ -18,6 +18,10 @@ rewrites `BENCHMARKS.md` from all the results there.
                 the process tree, disk
     scale100m   the same at 100M orders (about half an hour): only when named,
                 make bench BENCH=scale100m; its rows join scale's
+    anomalies   anomaly detection at 20,000 and 1,000,000 points, next to the quadratic
+                detector it replaced (issue 13)
+    lint20k     fanout lint over wide projects of 2,000 and 20,000 models and a chain of
+                10,000: time, output size (issue 13)
 """
 
 from __future__ import annotations
@@ -340,6 +344,93 @@ def bench_scale100m(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     return kept + _scale_runs("100m", repeat)
 
 
+def bench_anomalies(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    from bench.worker import _series
+
+    runs = side_by_side(
+        "anomalies",
+        "20,000 points",
+        [
+            Contender("fanout anomaly.detect", "anomalies", {"points": 20_000}),
+            Contender(
+                "before: every earlier point (quadratic)",
+                "anomalies",
+                {"points": 20_000, "before": True},
+            ),
+        ],
+        repeat,
+        agree=lambda a: a["flagged"],
+    )
+    csv = WORK / "series-1m.csv"
+    if not csv.exists():
+        times, values = _series(1_000_000)
+        tmp = csv.with_suffix(".tmp")
+        with tmp.open("w") as fh:
+            fh.write("at,value\n")
+            fh.writelines(f"{t.isoformat()},{v}\n" for t, v in zip(times, values, strict=True))
+        tmp.replace(csv)
+    runs += side_by_side(
+        "anomalies",
+        "1,000,000 points",
+        [
+            Contender("fanout anomaly.detect", "anomalies", {"points": 1_000_000}),
+            Contender(
+                "fanout anomaly.detect, weekday seasonality",
+                "anomalies",
+                {"points": 1_000_000, "seasonal": True},
+            ),
+            Contender(
+                "fanout anomalies command (CSV read included)",
+                "anomalies_command",
+                {"csv": str(csv), "points": 1_000_000},
+            ),
+        ],
+        repeat,
+    )
+    return runs
+
+
+def bench_lint20k(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    import json
+
+    from bench.manifest import chain, write_manifest
+
+    runs = []
+    for models in (2_000, 20_000):
+        path = WORK / f"wide-{models}" / "manifest.json"
+        say(f"setup: a wide manifest of {models:,} models")
+        counts = write_manifest(path, models)
+        args = {"manifest": str(path), "models": models}
+        case = f"{models:,} models ({counts['bytes'] / 2**20:.0f} MiB manifest)"
+        found = side_by_side(
+            "lint20k",
+            case,
+            [
+                Contender("fanout lint (rules and prediction)", "lint_output", args),
+                Contender("fanout lint --no-predict", "lint_output", {**args, "predict": False}),
+            ],
+            repeat,
+        )
+        predicted = {r.answer["fan_out_findings"] for r in found if "no-predict" not in r.contender}
+        if predicted != {counts["planted_fan_outs"]}:
+            raise BenchError(
+                f"lint20k: planted {counts['planted_fan_outs']} fan-outs, found {predicted}"
+            )
+        runs += found
+    # a chain of models whose grains are all unknown, each traced to the source (before issue
+    # 13: the reason nested once per model, and the recursion failed past about 1,000)
+    path = WORK / "chain-10000" / "manifest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(chain(10_000)))
+    contender = Contender(
+        "fanout lint (rules and prediction)",
+        "lint_output",
+        {"manifest": str(path), "models": 10_000},
+    )
+    runs += side_by_side("lint20k", "a chain of 10,000 models", [contender], repeat)
+    return runs
+
+
 BENCHMARKS = {
     "generation": (bench_generation, 3),
     "builds": (bench_builds, 3),
@@ -349,6 +440,8 @@ BENCHMARKS = {
     "lineage700": (bench_lineage700, 3),
     "scale": (bench_scale, 1),
     "scale100m": (bench_scale100m, 1),  # only when named: make bench BENCH=scale100m
+    "anomalies": (bench_anomalies, 3),
+    "lint20k": (bench_lint20k, 3),
 }
 
 

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from bench.common import RESULTS, ROOT, Run, Summary, read_machine, read_runs, summarise
 
 MARKDOWN = ROOT / "BENCHMARKS.md"
-ORDER = ("generation", "builds", "grain", "workbook", "lineage", "lineage700", "scale")
+ORDER = (
+    "generation",
+    "builds",
+    "grain",
+    "workbook",
+    "lineage",
+    "lineage700",
+    "scale",
+    "anomalies",
+    "lint20k",
+)
 
 
 @dataclass(frozen=True)
@@ -221,6 +231,84 @@ def _targets_lineage700(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[
     ]
 
 
+def _targets_anomalies(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
+    small = _get(s, "20,000 points", "fanout anomaly.detect")
+    before = _get(s, "20,000 points", "before: every earlier point (quadratic)")
+    large = _get(s, "1,000,000 points", "fanout anomaly.detect")
+    if not (small and large):
+        return []
+    per = large.extra["us_per_point"] / small.extra["us_per_point"]
+    out = [
+        Target(
+            "anomaly detection at 1,000,000 points",
+            f"{large.seconds:.1f} s ({large.extra['us_per_point']:.1f} µs a point; "
+            f"{per:.2f}x the cost a point at 20,000)",
+            "linear: ≤ 1.5x the cost a point at 20,000",
+            per <= 1.5,
+            "a window's queue and sums should cost the same at any length; next: profile "
+            "the Point objects",
+        )
+    ]
+    if before:
+        out.append(
+            Target(
+                "… against the detector before issue 13, at 20,000 points",
+                f"{before.seconds / small.seconds:,.0f}x faster ({before.seconds:.1f} s before)",
+                "—",
+                None,
+            )
+        )
+    return out
+
+
+def _targets_lint20k(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
+    def case(models: int) -> Summary | None:
+        return next(
+            (
+                x
+                for x in s
+                if x.case.startswith(f"{models:,} models")
+                and x.contender == "fanout lint (rules and prediction)"
+            ),
+            None,
+        )
+
+    small, large = case(2_000), case(20_000)
+    chain = _get(s, "a chain of 10,000 models", "fanout lint (rules and prediction)")
+    if not (small and large):
+        return []
+    per = large.extra["ms_per_model"] / small.extra["ms_per_model"]
+    output = (large.extra["output_mib"] / 20_000) / (small.extra["output_mib"] / 2_000)
+    out = [
+        Target(
+            "fanout lint over 20,000 models (the whole command, JSON)",
+            f"{large.seconds:.1f} s, {large.peak_mib:,.0f} MiB, "
+            f"{large.extra['output_mib']:.1f} MiB of output ({per:.2f}x the time a model "
+            "at 2,000)",
+            "linear: ≤ 1.5x the time a model at 2,000",
+            per <= 1.5,
+            "the grain inference of each model dominates; next: parse each model's SQL once "
+            "for the inference and the implied grains",
+        ),
+        Target(
+            "… output a model at 20,000 against 2,000",
+            f"{output:.2f}x",
+            "linear: ≤ 1.2x",
+            output <= 1.2,
+        ),
+    ]
+    if chain:
+        out.append(
+            Target(
+                "fanout lint over a chain of 10,000 models",
+                f"{chain.seconds:.1f} s, {chain.extra['output_mib']:.1f} MiB of output",
+                "finishes (before issue 13: RecursionError past about 1,000)",
+                True,
+            )
+        )
+    return out
+
+
 TARGETS: dict[str, Callable[[Sequence[Summary], Sequence[Run]], list[Target]]] = {
     "generation": _targets_generation,
     "builds": _targets_builds,
@@ -229,6 +317,8 @@ TARGETS: dict[str, Callable[[Sequence[Summary], Sequence[Run]], list[Target]]] =
     "lineage": _targets_lineage,
     "lineage700": _targets_lineage700,
     "scale": _targets_scale,
+    "anomalies": _targets_anomalies,
+    "lint20k": _targets_lint20k,
 }
 
 TITLES = {
@@ -239,9 +329,29 @@ TITLES = {
     "lineage": "Static fan-out prediction over 500 generated models",
     "lineage700": "fanout lint over 700 realistic models vs dbt parse",
     "scale": "The whole workbook at 1, 10 and 100 million orders, stage by stage",
+    "anomalies": "Anomaly detection: linear in the series",
+    "lint20k": "fanout lint at 20,000 models: linear time and output",
 }
 
 NOTES = {
+    "anomalies": (
+        "An hourly series from 1900 (a 28-day training window holds 672 points), values "
+        "around 1,000 with a tripling every 2,500 points. fanout's detector keeps one queue "
+        "per window with exact running sums; the one before issue 13 (kept in "
+        "`bench/reference.py`) scanned every earlier point for each point. Both must flag "
+        "the same points. The command row reads the CSV within bounds (Python's start "
+        "included; its memory is the command's process tree's, sampled every 0.05 s). "
+        "Ratio: against the first contender of each case."
+    ),
+    "lint20k": (
+        "Wide manifests written directly (`bench/manifest.py`: 100-model domains of 10 "
+        "sources, 10 staging, 30 intermediate and 60 marts, marts also reading 12 shared "
+        "reference tables; every 50th mart plants a fan-out, which the prediction must find "
+        "exactly), and a chain of 10,000 models whose grains are all unknown. The whole "
+        "`fanout lint --format json` command each time, Python's start included, its memory "
+        "the command's process tree's (sampled every 0.05 s); output measured in MiB. "
+        "Ratio: against the first contender of each case."
+    ),
     "generation": (
         "Ratio: time against the first contender. Parquet is the format of the scale presets; "
         "CSV is the committed default's."

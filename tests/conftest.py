@@ -3,10 +3,12 @@ and independent readings of the raw files (Python's csv and Decimal: no DuckDB, 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
 import os
+import signal
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -161,3 +163,25 @@ def run_cli(capsys, *argv):
         code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+class Hung(Exception):
+    """A call ran past its deadline: a read that should have been refused blocked instead."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Fail (raise `Hung`) instead of hanging when the block runs longer than `seconds`: a
+    FIFO opened for reading blocks until a writer comes, /dev/zero never ends. SIGALRM
+    interrupts a blocking system call and the handler's exception propagates (PEP 475)."""
+
+    def expire(signum, frame):
+        raise Hung(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

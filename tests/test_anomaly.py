@@ -73,7 +73,7 @@ def test_flagged_points_do_not_train_the_detector():
     ("kwargs", "message"),
     [
         ({"direction": "up"}, "direction must be one of both, spike, drop, got 'up'"),
-        ({"sensitivity": 0}, "sensitivity > 0"),
+        ({"sensitivity": 0}, r"sensitivity must be > 0, got 0"),
     ],
 )
 def test_bad_settings_are_named(kwargs, message):

@@ -22,7 +22,7 @@ from .conftest import run_cli as _run
         (["build", "--revision", "nope"], "argument --revision: invalid choice: 'nope'"),
         (["build", "--revision", "fix", "--data", "{tmp}/missing"], "missing does not exist"),
         (["build", "--revision", "fix", "--days", "0"], "days must be at least 1, got 0"),
-        (["build", "--revision", "fix", "--params", "{tmp}/none.yaml"], "cannot read parameter"),
+        (["build", "--revision", "fix", "--params", "{tmp}/none.yaml"], "none.yaml does not exist"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(capsys, tmp_path, argv, message):

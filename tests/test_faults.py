@@ -74,6 +74,12 @@ def _replace_field(lines, row, column, value):
     return lines
 
 
+def _twice(header: str) -> str:
+    """revenue_date,revenue as revenue_date,revenue_date."""
+    first = header.split(",")[0]
+    return f"{first},{first}"
+
+
 FAULTS = {
     "missing file": (
         lambda d: (d / "finance_daily_revenue.csv").unlink(),
@@ -85,7 +91,21 @@ FAULTS = {
     ),
     "malformed CSV": (
         lambda d: _edit(d / "raw_order_items.csv", lambda ls: [*ls[:5], ls[5] + ",7,8", *ls[6:]]),
-        ["raw_order_items.csv: malformed CSV"],
+        [
+            "raw_order_items.csv: malformed CSV: a row with more fields than the header's 5: "
+            "1 row (e.g. line=6)"
+        ],
+    ),
+    "a short row": (
+        lambda d: _edit(d / "raw_orders.csv", lambda ls: [*ls[:2], ls[2].rsplit(",", 1)[0]]),
+        ["raw_orders.csv: malformed CSV: 3 fields where the header has 4: 1 row (e.g. line=3)"],
+    ),
+    "a repeated column": (
+        lambda d: _edit(d / "finance_daily_revenue.csv", lambda ls: [_twice(ls[0]), *ls[1:]]),
+        [
+            "finance_daily_revenue.csv: missing columns: revenue: 1 row",
+            "finance_daily_revenue.csv: repeated columns: revenue_date: 1 row",
+        ],
     ),
     "missing column": (
         lambda d: _edit(d / "raw_orders.csv", lambda ls: [",".join(x.split(",")[:3]) for x in ls]),

@@ -57,7 +57,7 @@ BAD_SETTINGS = [
     ("vars: {fanout: {exclude_paths: ['(']}}", "exclude_paths: '(' is not a regular expression"),
     ("vars: {fanout: {strict: yes please}}", f"{VARS}.strict must be true or false"),
     ("vars: [1, 2]", "dbt_project.yml: vars must be a mapping"),
-    ("{{ not yaml", "dbt_project.yml is not YAML"),
+    ("{{ not yaml", "dbt_project.yml is not valid YAML"),
 ]
 
 

@@ -224,8 +224,11 @@ def _manifest(models: dict, sources=(), tests=(), seeds=()) -> dict:
         }
         for n in sources
     }
-    return {"metadata": {"project_name": "p"}, "nodes": nodes, "sources": sources,
-            "parent_map": parent_map}  # fmt: skip
+    metadata = {"project_name": "p", "dbt_schema_version": SCHEMA}
+    return {"metadata": metadata, "nodes": nodes, "sources": sources, "parent_map": parent_map}
+
+
+SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 
 
 def test_a_declared_surrogate_key_hashing_the_inferred_key_holds():

@@ -70,7 +70,7 @@ def test_yaml_file_is_validated(tmp_path):
     bad.write_text("seed: 11\ndayz: 14\n")
     with pytest.raises(ParameterError, match=r"bad.yaml: unknown parameter 'dayz'"):
         load_yaml(bad)
-    with pytest.raises(ParameterError, match=r"cannot read parameter file"):
+    with pytest.raises(ParameterError, match=r"parameter file .*missing.yaml does not exist"):
         load_yaml(tmp_path / "missing.yaml")
 
 

@@ -12,6 +12,16 @@ The defaults look for spikes of at least double: a fan-out multiplies figures, a
 small shop's daily revenue ordinary days vary by more than half. Use `direction="both"`
 to watch volumes for drops (missing data) too.
 
+Training points that do not vary (a constant series) have no standard deviation: a point
+equal to their value is normal (z = 0); any other point is infinitely many standard
+deviations away (z = ±inf, `null` in JSON) and flagged when it changes by at least
+`min_change` in the flagged direction; against an expected 0, any change is infinite.
+
+Linear in the series: each training window (one per weekday with seasonality) is a queue
+with running sums, kept exact in integers (each value scaled by the series' common power of
+two), so a point costs the same at the millionth as at the tenth, and a window that does not
+vary has exactly zero variance.
+
 >>> import datetime as dt
 >>> days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(30)]
 >>> values = [100 + (i % 3) for i in range(29)] + [300]
@@ -24,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +43,7 @@ from fanout.errors import ParameterError
 __all__ = ["DIRECTIONS", "Point", "detect"]
 
 DIRECTIONS = ("both", "spike", "drop")
+MAX_TRAINING_DAYS = dt.date.max.toordinal()  # the span of dates Python knows
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,62 @@ def _day(at) -> dt.date:
     return at.date() if isinstance(at, dt.datetime) else at
 
 
+def _whole(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParameterError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ParameterError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
+    return value
+
+
+def _finite(name: str, value, low: float, *, strict: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value}")
+    if value < low or (strict and value == low):
+        raise ParameterError(f"{name} must be {'>' if strict else '>='} {low:g}, got {value:g}")
+    return value
+
+
+class _Window:
+    """The training points of one window: a queue of (day ordinal, scaled value) with the
+    count, sum and sum of squares of the scaled values, exact."""
+
+    __slots__ = ("n", "points", "squares", "total")
+
+    def __init__(self) -> None:
+        self.points: deque[tuple[int, int]] = deque()
+        self.n = self.total = self.squares = 0
+
+    def add(self, day: int, value: int) -> None:
+        self.points.append((day, value))
+        self.n += 1
+        self.total += value
+        self.squares += value * value
+
+    def drop_before(self, day: int) -> None:
+        points = self.points
+        while points and points[0][0] < day:
+            _, value = points.popleft()
+            self.n -= 1
+            self.total -= value
+            self.squares -= value * value
+
+    def mean_std(self, scale: int) -> tuple[float, float]:
+        """Mean and sample standard deviation, each rounded once from exact integers."""
+        n = self.n
+        spread = n * self.squares - self.total * self.total  # n (n - 1) scale^2 variance
+        return self.total / (n * scale), math.sqrt(spread / (n * (n - 1) * scale * scale))
+
+
+def _scale(values: Sequence[float]) -> int:
+    """The smallest power of two that makes every value an integer."""
+    bits = max((v.as_integer_ratio()[1].bit_length() - 1 for v in values), default=0)
+    return 1 << bits
+
+
 def detect(
     times: Sequence[dt.date | dt.datetime],
     values: Sequence[float],
@@ -78,46 +146,60 @@ def detect(
     """Score every point of the series against the ones before it; see the module docstring.
 
     `times` must be increasing. A point whose training set has fewer than
-    `min_training_points` points is never flagged ("training").
+    `min_training_points` points is never flagged ("training"). Every setting is checked
+    (whole numbers in range, finite numbers), and so is every value (finite).
     """
     if len(times) != len(values):
         raise ParameterError("times and values must have the same length")
     if direction not in DIRECTIONS:
         raise ParameterError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    if training_days < 1 or min_training_points < 2 or sensitivity <= 0 or min_change < 0:
-        raise ParameterError(
-            "training_days must be >= 1, min_training_points >= 2, sensitivity > 0, min_change >= 0"
-        )
+    training_days = _whole("training_days", training_days, 1, MAX_TRAINING_DAYS)
+    min_training_points = _whole("min_training_points", min_training_points, 2, 10**9)
+    sensitivity = _finite("sensitivity", sensitivity, 0, strict=True)
+    min_change = _finite("min_change", min_change, 0, strict=False)
+    floats = [float(v) for v in values]
+    bad = next((i for i, v in enumerate(floats) if not math.isfinite(v)), None)
+    if bad is not None:
+        raise ParameterError(f"value {bad + 1} ({floats[bad]}) is not a finite number")
     if any(b <= a for a, b in itertools.pairwise(times)):
         raise ParameterError("times must be strictly increasing")
+    scale = _scale(floats)
+    windows: dict[int, _Window] = {}
     points: list[Point] = []
-    for i, (at, value) in enumerate(zip(times, values, strict=True)):
-        value = float(value)
-        start = _day(at) - dt.timedelta(days=training_days)
-        training = [
-            p.value
-            for p in points[:i]
-            if _day(p.at) >= start
-            and not p.flagged
-            and (not weekday_seasonality or _day(p.at).weekday() == _day(at).weekday())
-        ]
-        if len(training) < min_training_points:
-            points.append(Point(at, value, None, None, None, False, "training"))
-            continue
-        mean = sum(training) / len(training)
-        std = math.sqrt(sum((v - mean) ** 2 for v in training) / (len(training) - 1))
-        z = (
-            (value - mean) / std
-            if std > 0
-            else (0.0 if value == mean else math.copysign(math.inf, value - mean))
-        )
-        change = _change(value, mean)
-        wanted = {"both": abs(z), "spike": z, "drop": -z}[direction]
-        flagged = wanted > sensitivity and change >= min_change
-        if flagged:
-            side = "above" if z > 0 else "below"
-            reason = f"{side} expected by {abs(z):.1f} sd ({value / mean:.2f}x expected)"
+    for at, value in zip(times, floats, strict=True):
+        day = _day(at)
+        ordinal = day.toordinal()
+        window = windows.get(day.weekday() if weekday_seasonality else 0)
+        if window is None:
+            window = windows[day.weekday() if weekday_seasonality else 0] = _Window()
+        window.drop_before(ordinal - training_days)
+        if window.n < min_training_points:
+            point = Point(at, value, None, None, None, False, "training")
         else:
-            reason = "normal"
-        points.append(Point(at, value, mean, std, z, flagged, reason))
+            mean, std = window.mean_std(scale)
+            point = _score(at, value, mean, std, sensitivity, direction, min_change)
+        points.append(point)
+        if not point.flagged:
+            numerator, denominator = value.as_integer_ratio()
+            window.add(ordinal, numerator * (scale // denominator))
     return points
+
+
+def _score(
+    at, value: float, mean: float, std: float, sensitivity: float, direction: str, change: float
+) -> Point:
+    if std > 0:
+        z = (value - mean) / std
+    else:  # the training points do not vary: equal is normal, anything else infinitely far
+        z = 0.0 if value == mean else math.copysign(math.inf, value - mean)
+    wanted = {"both": abs(z), "spike": z, "drop": -z}[direction]
+    flagged = wanted > sensitivity and _change(value, mean) >= change
+    if not flagged:
+        return Point(at, value, mean, std, z, False, "normal")
+    side = "above" if z > 0 else "below"
+    ratio = f"{value / mean:.2f}x expected" if mean else f"expected {mean:g}"
+    if std > 0:
+        reason = f"{side} expected by {abs(z):.1f} sd ({ratio})"
+    else:
+        reason = f"{side} a constant {mean:,.2f} (training points that do not vary; {ratio})"
+    return Point(at, value, mean, std, z, True, reason)

@@ -88,14 +88,22 @@ def _progress(done: int, total: int) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from fanout.generate import generate
+    from fanout.paths import default_data_dir
 
     params = _params(args)
+    if args.committed_dataset:
+        out = args.out or default_data_dir()
+    elif args.out is None:
+        raise ParameterError("give --out DIR (or --committed-dataset, which `make data` runs)")
+    else:
+        out = args.out
     made = generate(
         params,
-        args.out,
+        out,
         fmt=args.data_format or params.raw_format,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite or args.committed_dataset,
         progress=_progress,
+        committed=args.committed_dataset,
     )
     payload = {
         "data_dir": str(made.data_dir),
@@ -172,7 +180,16 @@ def cmd_workbook(args: argparse.Namespace) -> int:
     from fanout.workbook import run, select
 
     params = _params(args)
+    if args.only is not None:
+        parts = [p.strip() for p in args.only.split(",")]
+        if not any(parts):
+            raise ParameterError(
+                f"--only needs notebook numbers or name prefixes (e.g. 01,03), got {args.only!r}"
+            )
     chosen = select(args.only)
+    twice = next((nb for i, nb in enumerate(chosen) if nb in chosen[:i]), None)
+    if twice is not None:
+        raise ParameterError(f"--only names {twice.stem} twice ({args.only!r})")
     started = time.perf_counter()
     options = {} if args.jobs is None else {"jobs": args.jobs}
     if args.cell_timeout is not None:
@@ -199,13 +216,29 @@ def _key(text: str) -> list[str]:
     return columns
 
 
+def _check_database(path: str | Path) -> Path:
+    """`path` if it is a DuckDB database file (a regular file that starts as one does); a
+    `DataError` saying what it is otherwise (a manifest, a device, a folder)."""
+    from fanout import bounded
+    from fanout.errors import DataError
+
+    path = Path(path)
+    bounded.check_regular(path, "database")
+    with bounded.open_regular(path, "database", None) as fh:
+        head = fh.read(12)
+    if head[8:12] != b"DUCK":
+        raise DataError(f"database {path} is not a DuckDB database file")
+    return path
+
+
 def _open_db(path: str, data_dir: Path | None = None):
     """An in-memory DuckDB session: the database file attached read-only as `wh`, and the
     raw tables of `data_dir` as views."""
     from fanout import raw, warehouse
 
+    database = _check_database(path)
     con = raw.connect(data_dir)
-    warehouse.attach(con, Path(path), "wh")
+    warehouse.attach(con, database, "wh")
     return con
 
 
@@ -299,9 +332,10 @@ def _lint_settings(args: argparse.Namespace):
     project = Path(args.project) if args.project else Path(args.manifest).parent.parent
     if project.is_dir():
         project = project / "dbt_project.yml"
-    if args.project and not project.is_file():
+    if args.project and not project.exists():
         raise ParameterError(f"--project: no dbt_project.yml at {args.project}")
-    base = Settings.from_project(project) if project.is_file() else Settings()
+    # read within bounds when it is there at all: a device or a FIFO is refused in one line
+    base = Settings.from_project(project) if project.exists() else Settings()
     flags = {k: True for k in ("seeds_as_sources", "unique_alone", "strict") if getattr(args, k)}
     return base.merged(args.exclude_path, args.exclude_package, args.exclude_model, **flags)
 
@@ -338,7 +372,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def _data_for(db: str | Path, given: str | None) -> Path:
     """The raw data to compare a database with: --data, else the data its build recorded
     (`build.json` beside a `fanout build` database), else the committed dataset."""
-    from fanout import raw
+    from fanout import bounded, raw
+    from fanout.errors import DataError
     from fanout.paths import default_data_dir
 
     if given:
@@ -346,10 +381,13 @@ def _data_for(db: str | Path, given: str | None) -> Path:
     else:
         record = Path(db).parent / "build.json"
         try:
-            folder = Path(json.loads(record.read_text())["inputs"]["data_dir"])
-        except (OSError, ValueError, KeyError, TypeError):
+            text = bounded.read_text(record, "build record", "FANOUT_MAX_TEXT_BYTES")
+            folder = Path(json.loads(text)["inputs"]["data_dir"])
+        except (DataError, ValueError, KeyError, TypeError, RecursionError):
             folder = default_data_dir()
-    raw.detect_format(folder)  # a clear error for a missing or incomplete folder
+    fmt = raw.detect_format(folder)  # a clear error for a missing or incomplete folder
+    for table in raw.TABLES.values():  # DuckDB would wait forever on a FIFO, or /dev/zero
+        bounded.check_regular(table.file(folder, fmt), "raw file")
     return folder
 
 
@@ -399,7 +437,7 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
             {"name": n.name, "type": n.exposure_type, "owner": n.owner}
             for n in {n.name: n for n in impact.walk() if n.resource_type == "exposure"}.values()
         ],
-        "tree": dataclasses.asdict(impact),
+        "tree": impact.rows(),
     }
     lines = [lineage.render_tree(impact)]
     lines.append(
@@ -472,13 +510,17 @@ def _dashboard_figures(con, graph, impact) -> list[dict]:
 
 def cmd_investigate(args: argparse.Namespace) -> int:
     from fanout import investigate, lineage
+    from fanout.lineage.manifest import read
 
     con = _open_db(args.db)
     con.execute("use wh")
-    graph = lineage.load(args.manifest)
+    manifest = read(args.manifest)
+    graph = lineage.load(manifest, where=args.manifest)
     history = investigate.incident_history(Params()) if graph.project == "fanout_shop" else ()
-    found = investigate.walk(con, args.manifest, args.symptom, history=history)
-    payload = dataclasses.asdict(found)
+    found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
+    impact = found.blast_radius
+    payload = dataclasses.asdict(dataclasses.replace(found, blast_radius=None))
+    payload["blast_radius"] = impact.rows() if impact is not None else None
     lines = [f"walked {len(found.steps)} models upstream of {found.symptom} in {found.seconds} s:"]
     for s in found.steps:
         if s.key is None:
@@ -508,40 +550,68 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     return 1 if found.root_cause else 0
 
 
-def cmd_anomalies(args: argparse.Namespace) -> int:
+def _read_series(path: Path, time_column: str, value_column: str) -> tuple[list, list]:
+    """Times and values of a series CSV, read within bounds (a regular file of at most
+    FANOUT_MAX_SERIES_BYTES, lines of at most FANOUT_MAX_LINE_BYTES, UTF-8), a row at a time."""
     import csv
     import datetime as dt
+    import math
 
-    from fanout import anomaly
+    from fanout import bounded
     from fanout.errors import DataError
 
-    path = Path(args.csv)
-    try:
-        with path.open(newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}") from None
-    if not rows:
-        raise DataError(f"{path} has no rows")
-    for column in (args.time_column, args.value_column):
-        if column not in rows[0]:
-            raise DataError(f"{path} has no column {column!r}; it has {', '.join(rows[0])}")
     times, values = [], []
-    for i, row in enumerate(rows, 2):
+    with bounded.open_regular(path, "series", "FANOUT_MAX_SERIES_BYTES") as fh:
+        reader = csv.reader(bounded.lines(fh, path, "series"))
         try:
-            at = dt.datetime.fromisoformat(row[args.time_column])
-            value = float(row[args.value_column])
-            if at.tzinfo is not None:
-                raise DataError(f"{path}, line {i}: times must not carry a time zone")
-            if value != value or value in (float("inf"), float("-inf")):
-                raise DataError(f"{path}, line {i}: {row[args.value_column]!r} is not finite")
-            times.append(at)
-            values.append(value)
-        except (ValueError, TypeError):
-            raise DataError(
-                f"{path}, line {i}: cannot read {row[args.time_column]!r} as a time "
-                f"or {row[args.value_column]!r} as a number"
-            ) from None
+            header = next(reader, None)
+            if not header:
+                raise DataError(f"{path} has no rows")
+            missing = [c for c in (time_column, value_column) if c not in header]
+            if missing:
+                shown = ", ".join(header) if len(", ".join(header)) <= 200 else "..."
+                raise DataError(f"{path} has no column {missing[0]!r}; it has {shown}")
+            at, of = header.index(time_column), header.index(value_column)
+            for row in reader:
+                line = reader.line_num
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise DataError(
+                        f"{path}, line {line}: {len(row)} fields where the header has {len(header)}"
+                    )
+                try:
+                    when = dt.datetime.fromisoformat(row[at])
+                    value = float(row[of])
+                except ValueError:
+                    raise DataError(
+                        f"{path}, line {line}: cannot read {row[at][:40]!r} as a time "
+                        f"or {row[of][:40]!r} as a number"
+                    ) from None
+                if when.tzinfo is not None:
+                    raise DataError(f"{path}, line {line}: times must not carry a time zone")
+                if not math.isfinite(value):
+                    raise DataError(f"{path}, line {line}: {row[of]!r} is not finite")
+                times.append(when)
+                values.append(value)
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({exc})") from None
+    if not times:
+        raise DataError(f"{path} has no rows")
+    return times, values
+
+
+def _finite_or_none(value: Any) -> Any:
+    """A float JSON can carry: an infinite z-score (a window that does not vary) as null."""
+    import math
+
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def cmd_anomalies(args: argparse.Namespace) -> int:
+    from fanout import anomaly
+
+    times, values = _read_series(Path(args.csv), args.time_column, args.value_column)
     points = anomaly.detect(
         times,
         values,
@@ -553,7 +623,12 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
         weekday_seasonality=args.weekday_seasonality,
     )
     flagged = [p for p in points if p.flagged]
-    payload = {"points": len(points), "flagged": [dataclasses.asdict(p) for p in flagged]}
+    payload = {
+        "points": len(points),
+        "flagged": [
+            {k: _finite_or_none(v) for k, v in dataclasses.asdict(p).items()} for p in flagged
+        ],
+    }
     lines = [f"{len(points)} points, {len(flagged)} anomalies"]
     lines += [f"  {p.at}  {p.value:,.2f}  expected {p.expected:,.2f}: {p.reason}" for p in flagged]
     _emit(args, payload, "\n".join(lines))
@@ -716,7 +791,18 @@ def build_parser() -> argparse.ArgumentParser:
             "same bytes. Files are written to temporary names and renamed when complete."
         ),
     )
-    gen.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to")
+    gen.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder to write the files to (never the committed data/raw, nor inside the "
+        "project's sources)",
+    )
+    gen.add_argument(
+        "--committed-dataset",
+        action="store_true",
+        help="rewrite the committed dataset data/raw at the default parameters (what "
+        "`make data` runs; byte-identical to the committed files)",
+    )
     gen.add_argument(
         "--data-format",
         choices=("csv", "parquet"),
@@ -1046,25 +1132,58 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+# Exit code of an error that is not the input's fault (a bug): one line, never a traceback
+# (FANOUT_DEBUG=1 shows it), and never 1, which means "findings".
+INTERNAL_ERROR = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except FanoutError as exc:
-        print(f"fanout {args.command}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except (OSError, UnicodeError) as exc:  # a path that is not what it should be
-        print(f"fanout {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except Exception as exc:
-        if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):  # unreadable input
-            print(f"fanout {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+    prog = f"fanout {args.command}"
+    shown: set[str] = set()
+
+    def warn(message, category, filename, lineno, file=None, line=None) -> None:
+        text = _one_line(message)
+        if text not in shown:  # the same warning from two reads of one file, once
+            shown.add(text)
+            print(f"{prog}: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = warn
+        try:
+            return args.func(args)
+        except FanoutError as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except (OSError, UnicodeError) as exc:  # a path that is not what it should be
+            print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
             return 2
-        raise
-    except KeyboardInterrupt:
-        print(f"fanout {args.command}: interrupted", file=sys.stderr)
-        return 130
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):  # unreadable input
+                print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+                return 2
+            if os.environ.get("FANOUT_DEBUG"):
+                raise
+            if isinstance(exc, MemoryError):
+                print(f"{prog}: error: out of memory: the input is too large", file=sys.stderr)
+                return 2
+            if isinstance(exc, RecursionError):
+                print(f"{prog}: error: the input is nested too deeply", file=sys.stderr)
+                return 2
+            print(
+                f"{prog}: internal error: {type(exc).__name__}: {_one_line(exc)[:300]} "
+                "(a bug; FANOUT_DEBUG=1 shows where)",
+                file=sys.stderr,
+            )
+            return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -202,16 +202,22 @@ def generate(
     fmt: str = "csv",
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    committed: bool = False,
 ) -> Generated:
     """Write the three raw tables, `dataset.json` and `checksums.sha256` to `out_dir`.
 
     Everything is written to a temporary folder next to `out_dir` and moved into place at the
     end, so an interrupted run leaves the previous complete files (or nothing) behind.
     `progress(orders_done, orders_total)` is called after each chunk.
+
+    The committed dataset (`data/raw`) is written only with `committed=True` (`make data`),
+    and then only at the default parameters, as CSV; no other output may lie among the
+    project's sources (`data/`, `warehouse/`, `notebooks/`, ...).
     """
     if fmt not in FORMATS:
         raise DataError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out_dir = Path(out_dir).resolve()
+    _check_out(params, out_dir, fmt, committed)
     names = [f"{t}.{fmt}" for t in TABLES] + [DATASET_INFO, CHECKSUMS]
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"output {out_dir} exists and is not a folder")
@@ -281,6 +287,43 @@ def generate(
     return Generated(out_dir, fmt, n_orders, n_items, int(revenue.sum()))
 
 
+def _check_out(params: Params, out_dir: Path, fmt: str, committed: bool) -> None:
+    """Refuse to write the committed dataset without `committed`, and anything else among
+    the project's sources."""
+    from fanout.params import PROTECTED
+    from fanout.paths import default_data_dir, project_root
+
+    try:
+        root = project_root()
+    except DataError:
+        return  # installed without its checkout: no committed dataset to protect
+    raw = default_data_dir().resolve()
+    if committed:
+        if out_dir != raw:
+            raise DataError(f"--committed-dataset writes {raw} only, not {out_dir}")
+        if not params.is_default_dataset() or fmt != "csv":
+            changed = [k for k, v in params.dataset().items() if v != Params().dataset()[k]]
+            what = ", ".join(changed) or f"format {fmt}"
+            raise DataError(
+                f"the committed dataset is the default parameters' CSV; these change it: {what}"
+            )
+        return
+    if out_dir == raw or raw in out_dir.parents:
+        raise DataError(
+            f"{out_dir} is the committed dataset: only `make data` rewrites it "
+            "(fanout generate --committed-dataset); generate elsewhere, e.g. under build/"
+        )
+    if out_dir == root:
+        raise DataError(f"{out_dir} is the project's folder: generate under build/ or elsewhere")
+    for protected in PROTECTED:
+        inside = (root / protected).resolve()
+        if out_dir == inside or inside in out_dir.parents:
+            raise DataError(
+                f"{out_dir} is among the project's sources ({protected}/): generate under "
+                "build/ or outside the project"
+            )
+
+
 def _wait(futures: list[Future]) -> None:
     """Wait for every future (raising the first error), then forget them."""
     for future in futures:
@@ -317,9 +360,42 @@ def dataset_dir(
         folder = Path(params.data_dir).expanduser().resolve()
     elif params.is_default_dataset() and fmt == "csv":
         folder = default_data_dir()
+        check_committed(folder)
     else:
         folder = build / "data" / f"{params.dataset_key()}-{fmt}"
         with locked(folder.parent / f".{folder.name}.lock"):
+            clean_stale(folder.parent, prefix=f".{folder.name}.")  # a killed generation's
             if not (folder / CHECKSUMS).exists():
                 generate(params, folder, fmt=fmt, overwrite=True, progress=progress)
     return validate.require(folder, cache_dir=build / "validated") if check else folder
+
+
+def check_committed(folder: Path) -> None:
+    """The committed dataset must be the default parameters' and match its checksums:
+    otherwise a default run would use other data without a word."""
+    from fanout import bounded
+    from fanout.raw import verify_checksums
+
+    try:
+        text = bounded.read_text(folder / DATASET_INFO, "dataset record", "FANOUT_MAX_TEXT_BYTES")
+        info = json.loads(text)
+        params = info.get("params") if isinstance(info, dict) else None
+    except (DataError, ValueError):
+        params = None
+    default = Params().dataset()
+    if params != default:
+        changed = (
+            ", ".join(f"{k}={params.get(k)!r}" for k in default if params.get(k) != default[k])
+            if isinstance(params, dict)
+            else f"no readable {DATASET_INFO}"
+        )
+        raise DataError(
+            f"{folder} no longer holds the committed default dataset ({changed}): restore it "
+            "with `git checkout -- data/raw` or `make data`"
+        )
+    changed_files = verify_checksums(folder)
+    if changed_files:
+        raise DataError(
+            f"{folder} no longer matches its checksums ({', '.join(changed_files)} changed): "
+            "restore it with `git checkout -- data/raw` or `make data`"
+        )

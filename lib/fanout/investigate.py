@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from fanout import grain, lineage
 from fanout.errors import DataError
+from fanout.lineage.manifest import read as read_manifest
 
 __all__ = [
     "Introduced",
@@ -70,7 +71,11 @@ class Investigation:
 
 
 def _upstream_models(graph: lineage.Graph, symptom: lineage.Node) -> list[lineage.Node]:
-    """The symptom and the models above it, parents before children (ties by name)."""
+    """The symptom and the models above it, parents before children (ties by name): Kahn's
+    algorithm with a heap, n log n in the number of models, no recursion."""
+    import heapq
+
+    kinds = ("model", "snapshot")
     seen: dict[str, lineage.Node] = {}
     stack = [symptom]
     while stack:
@@ -78,28 +83,37 @@ def _upstream_models(graph: lineage.Graph, symptom: lineage.Node) -> list[lineag
         if node.unique_id in seen:
             continue
         seen[node.unique_id] = node
-        stack.extend(p for p in graph.parents(node) if p.resource_type in ("model", "snapshot"))
+        stack.extend(p for p in graph.parents(node) if p.resource_type in kinds)
+    waiting = {uid: sum(p in seen for p in set(n.parents)) for uid, n in seen.items()}
+    readers: dict[str, list[str]] = {}
+    for uid, n in seen.items():
+        for p in set(n.parents):
+            if p in seen:
+                readers.setdefault(p, []).append(uid)
+    ready = [(n.name, uid) for uid, n in seen.items() if not waiting[uid]]
+    heapq.heapify(ready)
     order: list[lineage.Node] = []
-    placed: set[str] = set()
-    while len(order) < len(seen):
-        ready = sorted(
-            (
-                n
-                for uid, n in seen.items()
-                if uid not in placed and all(p not in seen or p in placed for p in n.parents)
-            ),
-            key=lambda n: n.name,
-        )
-        order.append(ready[0])
-        placed.add(ready[0].unique_id)
+    while ready:
+        _, uid = heapq.heappop(ready)
+        order.append(seen[uid])
+        for child in readers.get(uid, ()):
+            waiting[child] -= 1
+            if not waiting[child]:
+                heapq.heappush(ready, (seen[child].name, child))
+    if len(order) < len(seen):  # a graph built by hand with a cycle (load refuses them)
+        stuck = sorted(seen[u].label for u in seen if waiting[u])
+        raise DataError(f"the models above {symptom.label} form a cycle: {', '.join(stuck[:5])}")
     return order
 
 
 def relation(node: lineage.Node) -> exp.Table:
-    """The node's table as schema.identifier (the catalog is whatever file was opened)."""
+    """The node's table as schema.identifier (the catalog is whatever file was opened); a
+    relation_name that is not a table name is a `DataError` naming the node."""
     if not node.relation_name:
         raise DataError(f"{node.label} has no relation in the manifest (not built?)")
-    table = exp.to_table(node.relation_name, dialect="duckdb")
+    table = grain.parse_relation(node.relation_name, node.label)
+    if isinstance(table.this, exp.Func):
+        raise DataError(f"{node.label}: relation_name {node.relation_name!r} is not a table")
     return exp.Table(this=table.this, db=table.args.get("db"))
 
 
@@ -139,16 +153,19 @@ def walk(
     symptom: str,
     *,
     history: Sequence[tuple[Introduced, Path]] = (),
+    where: str | None = None,
 ) -> Investigation:
     """Walk upstream from `symptom` on the database open on `con` (see the module docstring).
 
     `history` is the deploys in order, each with the project folder of its revision; when
     given, the root cause's current code is traced to the deploy that introduced it.
+    `where` names the manifest in messages (default: its path, or "the manifest").
     """
     started = time.perf_counter()
     if not isinstance(manifest, Mapping):
-        manifest = _read(manifest)
-    graph = lineage.load(manifest)
+        where = where or str(manifest)
+        manifest = read_manifest(manifest)
+    graph = lineage.load(manifest, where=where)
     node = graph.node(symptom)
     if node.resource_type not in ("model", "snapshot"):
         raise DataError(f"{symptom!r} is a {node.resource_type}, not a model")
@@ -163,7 +180,7 @@ def walk(
         parents = []
         for parent in graph.parents(model):
             if parent.relation_name:
-                n = _count(con, relation(parent))
+                n = _count(con, _parent_relation(parent))
                 if n is not None:
                     parents.append((parent.label, n))
         candidates = [_key(graph, model, predictions, columns)]
@@ -207,6 +224,22 @@ def walk(
     )
 
 
+def _parent_relation(node: lineage.Node) -> exp.Table:
+    """A parent's table, or the file reader of a source read in place (dbt-duckdb's
+    external_location: `read_csv('...')`), counted as it is; any other function is refused."""
+    from fanout.lineage.grains import _FILE_READERS, _function_name
+
+    table = grain.parse_relation(node.relation_name or "", node.label)
+    if not isinstance(table.this, exp.Func):
+        return exp.Table(this=table.this, db=table.args.get("db"))
+    if _function_name(table.this) not in _FILE_READERS:
+        raise DataError(
+            f"{node.label}: relation_name {node.relation_name!r} is neither a table nor a file "
+            "read in place"
+        )
+    return table
+
+
 def introduced_by(
     code: str | None, path: str | None, history: Sequence[tuple[Introduced, Path]]
 ) -> Introduced | None:
@@ -223,17 +256,6 @@ def introduced_by(
             found = deploy
         previous = current
     return found
-
-
-def _read(path: str | Path) -> dict[str, Any]:
-    import json
-
-    try:
-        return json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise DataError(f"cannot read manifest {path}: {exc.strerror}") from None
-    except ValueError:
-        raise DataError(f"{path} is not JSON, so not a dbt manifest") from None
 
 
 def incident_history(params) -> list[tuple[Introduced, Path]]:

@@ -296,25 +296,30 @@ def _jsonable(value: Any) -> Any:
 
 
 def load_yaml(path: str | Path) -> Params:
-    """Read parameters from a YAML file: a mapping of parameter names to values."""
-    import yaml
+    """Read parameters from a YAML file: a mapping of parameter names to values.
+
+    The file is read within bounds (`fanout.bounded`: a regular file of at most
+    FANOUT_MAX_TEXT_BYTES, UTF-8, nesting, aliases and duplicate keys checked); every
+    refusal is one sentence naming the file.
+    """
+    from fanout import bounded
 
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ParameterError(f"cannot read parameter file {path}: {exc.strerror}") from None
-    try:
-        values = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise ParameterError(f"parameter file {path} is not valid YAML{line}") from None
+    values = bounded.load_yaml(path, "parameter file", ParameterError)
     if values is None:
         values = {}
     if not isinstance(values, dict):
         raise ParameterError(f"parameter file {path} must hold a mapping of names to values")
-    try:
-        return Params.from_mapping(values)
+    try:  # keys as text: `1: 2` is an unknown parameter '1', not a comparison of int and str
+        return Params.from_mapping({str(k): v for k, v in values.items()})
     except ParameterError as exc:
-        raise ParameterError(f"{path}: {exc}") from None
+        raise ParameterError(_shorten(f"{path}: {exc}")) from None
+
+
+def _shorten(message: str, most: int = 300) -> str:
+    """A message cut to `most` characters: a value pasted into it may be huge.
+
+    >>> _shorten("days must be a whole number, got " + "[1, " * 200, 50)
+    'days must be a whole number, got [1, [1, [1, [1...'
+    """
+    return message if len(message) <= most else message[: most - 3] + "..."

@@ -60,8 +60,9 @@ class Comparison:
 
     @property
     def verdict(self) -> str:
-        """slower, faster, or within noise (the interval holds 1)."""
-        low, high = self.interval
+        """slower, faster, or within noise (the interval holds 1), judged on the interval as
+        it is shown, to two decimals: "1.00x to 1.12x" is never called slower."""
+        low, high = (round(x, 2) for x in self.interval)
         if low > 1:
             return "slower"
         if high < 1:

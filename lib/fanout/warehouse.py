@@ -247,11 +247,19 @@ def build(
     Returns the build, reused when its project files, data and dbt version are unchanged.
     Test failures are results, not exceptions; a dbt crash raises `BuildError`.
     """
+    from fanout import validate
+    from fanout.generate import check_committed
+
     project = _check_revision(revision)
     revision = _name(revision, project)
+    if data_dir is None:
+        check_committed(default_data_dir())  # the default data must be the committed data
     data_dir = Path(data_dir or default_data_dir()).resolve()
-    fmt = raw.detect_format(data_dir)
     build_root = Path(build_dir).resolve() if build_dir else project_root() / "build"
+    # Validated first (once per content: a marker under build/validated), so that bad data
+    # is refused in one line before anything is written, never handed to dbt.
+    validate.require_input(data_dir, cache_dir=build_root / "validated")
+    fmt = raw.detect_format(data_dir)
     inputs = {
         "record_version": RECORD_VERSION,
         "revision": revision,
@@ -264,10 +272,10 @@ def build(
     parent = build_root / "warehouse"
     folder = parent / f"{revision}-{inputs['data'][:12]}"
     with locked(parent / f".{folder.name}.lock"):
+        clean_stale(parent)  # what killed builds left, also when this one is reused
         previous = _load(folder, revision, data_dir)
         if previous is not None and not force and previous[0] == fingerprint:
             return previous[1]
-        clean_stale(parent)
         work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-{os.getpid()}-", dir=parent))
         work.chmod(0o755)
         try:

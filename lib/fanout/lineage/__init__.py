@@ -26,7 +26,7 @@ no set of selected columns is unique: i.item_id is not selected
 
 from fanout.lineage.impact import Impact, downstream, render_tree
 from fanout.lineage.infer import infer_grain
-from fanout.lineage.manifest import Graph, Node, load
+from fanout.lineage.manifest import Graph, ManifestWarning, Node, load
 from fanout.lineage.predict import check, found_grains, predict
 from fanout.lineage.results import FanOut, Grain, InflatedSum, Prediction
 from fanout.lineage.rules import (
@@ -54,6 +54,7 @@ __all__ = [
     "Graph",
     "Impact",
     "InflatedSum",
+    "ManifestWarning",
     "Node",
     "Prediction",
     "Settings",

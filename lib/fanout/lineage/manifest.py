@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlglot
 
+from fanout import bounded
 from fanout.errors import DataError
 from fanout.lineage.settings import Settings
 
@@ -138,6 +139,32 @@ class Graph:
     def children(self, node: Node) -> tuple[Node, ...]:
         """The nodes reading this one: models, tests, exposures."""
         return tuple(self.nodes[u] for u in node.children)
+
+    def ancestors(self, nodes: Iterable[Node], types: tuple[str, ...]) -> list[Node]:
+        """`nodes` and every node of `types` above them (through nodes of those types),
+        parents before children; a depth-first search with its own stack, so a chain of
+        any length is fine (and a cycle, in a graph built by hand, ends it)."""
+        order: list[Node] = []
+        state: dict[str, int] = {}  # 1: being visited, 2: placed
+        for start in nodes:
+            if start.unique_id in state:
+                continue
+            state[start.unique_id] = 1
+            stack = [(start, iter(start.parents))]
+            while stack:
+                node, pending = stack[-1]
+                uid = next(pending, None)
+                if uid is None:
+                    stack.pop()
+                    state[node.unique_id] = 2
+                    order.append(node)
+                    continue
+                parent = self.nodes.get(uid)
+                if parent is None or parent.resource_type not in types or uid in state:
+                    continue
+                state[uid] = 1
+                stack.append((parent, iter(parent.parents)))
+        return order
 
     @property
     def models(self) -> tuple[Node, ...]:
@@ -288,23 +315,35 @@ def _columns(raw: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(c for c in (_column_name(k) for k in columns) if c)
 
 
-def load(manifest: Mapping[str, Any] | str | Path, settings: Settings | None = None) -> Graph:
+def read(path: str | Path) -> Any:
+    """The parsed JSON of a manifest file, read within FANOUT_MAX_MANIFEST_BYTES (a regular
+    file: a device or a FIFO is refused before it is opened)."""
+    path = Path(path)
+    data = bounded.read_bytes(path, "manifest", "FANOUT_MAX_MANIFEST_BYTES")
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise DataError(f"{path} is not a dbt manifest: it is not JSON") from None
+    except RecursionError:
+        raise DataError(f"{path} is not a dbt manifest: it is nested too deeply") from None
+
+
+def load(
+    manifest: Mapping[str, Any] | str | Path,
+    settings: Settings | None = None,
+    *,
+    where: str | None = None,
+) -> Graph:
     """Read a dbt `manifest.json` (its path or its parsed content) into a graph, with the
-    exclusions and options lint applies (`Settings`; none by default)."""
-    where = "the manifest"
+    exclusions and options lint applies (`Settings`; none by default). `where` names the
+    manifest in messages (default: its path, or "the manifest")."""
     if isinstance(manifest, str | Path):
-        path = Path(manifest)
-        where = str(path)
-        try:
-            manifest = json.loads(path.read_bytes())
-        except OSError as exc:
-            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except ValueError:
-            raise DataError(f"{path} is not a dbt manifest: it is not JSON") from None
-        except RecursionError:
-            raise DataError(f"{path} is not a dbt manifest: it is nested too deeply") from None
+        where = where or str(manifest)
+        manifest = read(manifest)
+    where = where or "the manifest"
     try:
         _check_manifest(manifest)
+        _check_version(manifest, where)
     except _NotManifest as exc:
         raise DataError(f"{where} is not a dbt manifest: {exc}") from None
     raws: dict[str, Mapping[str, Any]] = {}
@@ -319,6 +358,8 @@ def load(manifest: Mapping[str, Any] | str | Path, settings: Settings | None = N
         for uid, parents in parent_map.items():
             for parent in parents:
                 child_map.setdefault(parent, []).append(uid)
+    _check_acyclic(where, raws, parent_map, "parent_map")
+    _check_acyclic(where, raws, child_map, "child_map")
     tests = _Tests(raws)
     nodes = {}
     for uid in sorted(raws):
@@ -366,6 +407,116 @@ def _owner(owner: Mapping[str, Any]) -> str | None:
 
 class _NotManifest(Exception):
     """The content is not a manifest this module can read; the message says what is wrong."""
+
+
+class ManifestWarning(UserWarning):
+    """The manifest can be read, but maybe not completely: its schema is newer than the
+    newest this module knows, or it does not say which it is."""
+
+
+# Manifest schema versions `load` reads: v4 (dbt 1.0) to v12 (dbt 1.8 to 1.11). Older ones
+# lack fields it relies on and are refused; newer ones are read with a warning.
+SCHEMA_VERSIONS = (4, 12)
+_SCHEMA = re.compile(r"/manifest/v(\d{1,4})\.json$")
+
+
+def schema_version(manifest: Mapping[str, Any]) -> int | None:
+    """The manifest schema version `metadata.dbt_schema_version` names (None: it names none).
+
+    >>> schema_version({"metadata": {"dbt_schema_version":
+    ...     "https://schemas.getdbt.com/dbt/manifest/v12.json"}})
+    12
+    >>> schema_version({"metadata": {}}) is None
+    True
+    """
+    metadata = manifest.get("metadata") or {}
+    text = metadata.get("dbt_schema_version")
+    if text is None:
+        return None
+    found = _SCHEMA.search(text) if isinstance(text, str) else None
+    if found is None:
+        shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
+        raise _NotManifest(
+            f"metadata.dbt_schema_version is {shown!r}, not a manifest schema "
+            "(https://schemas.getdbt.com/dbt/manifest/vN.json)"
+        )
+    return int(found[1])
+
+
+def _check_version(manifest: Mapping[str, Any], where: str) -> None:
+    """Refuse a schema older than v4; warn on a newer one than v12, or on none named."""
+    import warnings
+
+    low, high = SCHEMA_VERSIONS
+    version = schema_version(manifest)
+    if version is None:
+        warnings.warn(
+            f"{where} names no schema version (metadata.dbt_schema_version): read as "
+            f"v{high}, the newest fanout knows",
+            ManifestWarning,
+            stacklevel=3,
+        )
+    elif version < low:
+        raise _NotManifest(
+            f"its schema is v{version} (dbt before 1.0); fanout reads v{low} (dbt 1.0) to "
+            f"v{high} (dbt 1.8 and later): regenerate it with a newer dbt"
+        )
+    elif version > high:
+        warnings.warn(
+            f"{where} is a v{version} manifest, newer than v{high}, the newest fanout knows: "
+            "what the newer schema adds is not read",
+            ManifestWarning,
+            stacklevel=3,
+        )
+
+
+def _check_acyclic(
+    where: str,
+    raws: Mapping[str, Any],
+    edges: Mapping[str, Any],
+    name: str,
+) -> None:
+    """`DataError` naming a cycle of `edges` (a parent_map or child_map) among the nodes
+    read, in one line; iterative, so a chain of any length is fine."""
+    cycle = find_cycle({u: [v for v in edges.get(u, ()) if v in raws] for u in raws})
+    if cycle:
+        shown = cycle if len(cycle) <= 7 else [*cycle[:3], "...", *cycle[-3:]]
+        raise DataError(
+            f"{where} is not a dbt manifest: its {name} has a cycle of {len(cycle) - 1} "
+            f"nodes: {' -> '.join(shown)}"
+        )
+
+
+def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A cycle of a directed graph, as the nodes on it with the first repeated at the end,
+    or None; a depth-first search with its own stack (no recursion), in sorted order.
+
+    >>> find_cycle({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]})
+    ['a', 'b', 'c', 'a']
+    >>> find_cycle({"a": ["b"], "b": []}) is None
+    True
+    """
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in sorted(edges):
+        if start in state:
+            continue
+        path = [start]
+        state[start] = 1
+        stack = [iter(sorted(edges.get(start, ())))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            seen = state.get(nxt)
+            if seen == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if seen is None:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(sorted(edges.get(nxt, ()))))
+    return None
 
 
 def _json_kind(value: Any) -> str:
@@ -522,7 +673,11 @@ def slim(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
     metadata = manifest.get("metadata") or {}
     return {
-        "metadata": {k: metadata[k] for k in ("project_name", "adapter_type") if k in metadata},
+        "metadata": {
+            k: metadata[k]
+            for k in ("dbt_schema_version", "project_name", "adapter_type")
+            if k in metadata
+        },
         **{
             section: {uid: node(raw) for uid, raw in (manifest.get(section) or {}).items()}
             for section in ("nodes", "sources", "exposures")

@@ -142,7 +142,7 @@ class _Predictor:
         # its own fan-outs are reported on it; its readers see its rows (and repeated values)
         shape = replace(shape, label=node.label, fans=(), doubts=())
         if fanned or not stated:
-            reason = shape.unknown and f"the grain of {node.label} is unknown ({shape.unknown})"
+            reason = shape.unknown and _upstream_reason(node.label, shape.unknown)
             return replace(shape, unknown=reason)
         stated = tuple(k for k in stated if not shape.contradicts(k))  # the SQL says finer
         keys = stated + tuple(k for k in shape.keys if k not in stated)
@@ -160,11 +160,22 @@ class _Predictor:
         )
         try:
             shape = infer.query(self.parse(self._sql(node, refs)), {}, node.label)
+            result = (shape, _grain(shape, infer))
         except _Unreadable as exc:
             shape = _unknown(node.label, str(exc))
-        result = (shape, _grain(shape, infer))
+            result = (shape, _grain(shape, infer))
+        except RecursionError:  # an expression nested thousands deep
+            shape = _unknown(node.label, "its SQL is nested too deeply to read")
+            result = (shape, Grain(None, reason=shape.unknown))
         self.results[node.unique_id] = result
         return result
+
+    def warm(self, nodes: Iterable[Node]) -> None:
+        """Infer every model `nodes` read, parents first: inferring a model then finds its
+        parents' results ready, and never recurses up a chain of any length."""
+        for node in self.graph.ancestors(nodes, ("model",)):
+            if node.unique_id not in self.results:
+                self.infer(node)
 
     def _lookup(self, table: exp.Table, refs: Mapping[str, str], parents: Iterable[str]) -> _Shape:
         uid = self.find(table, refs, parents)
@@ -266,6 +277,30 @@ class _Predictor:
         )
 
 
+_NESTED = re.compile(r"the grain of (.+?) is unknown \((.*)\)", re.S)
+REASON_CHARS = 600  # a reason longer than this keeps its start and its end
+
+
+def _upstream_reason(label: str, reason: str) -> str:
+    """Why a model's grain is unknown, for the models reading it: said once, traced to the
+    first model whose grain is unknown, never nested once per model of a chain (the text
+    would grow with the square of the chain's length).
+
+    >>> r = _upstream_reason("m0", "raw.e has no declared or tested grain")
+    >>> r = _upstream_reason("m1", r)
+    >>> _upstream_reason("m2", r)
+    'the grain of m2 is unknown (traced to m0: raw.e has no declared or tested grain)'
+    """
+    nested = _NESTED.fullmatch(reason)
+    if nested is not None:
+        source, inner = nested.groups()
+        reason = inner if inner.startswith("traced to ") else f"traced to {source}: {inner}"
+    if len(reason) > REASON_CHARS:  # a join's reason quoting another's: keep both ends
+        half = REASON_CHARS // 2
+        reason = f"{reason[:half]} ... {reason[-half:]}"
+    return f"the grain of {label} is unknown ({reason})"
+
+
 def _tested(node: Node, grain: tuple[str, ...]) -> bool:
     return any(set(grain) == set(t) for t in node.tested_grains)
 
@@ -289,8 +324,9 @@ def found_grains(graph: Graph) -> dict[str, Found]:
 def predict(graph: Graph, models: Iterable[str] | None = None) -> tuple[Prediction, ...]:
     """The inferred grain of each model (or of the named ones), by model name."""
     predictor = _predictor(graph)
-    wanted = None if models is None else [graph.node(m) for m in models]
-    return tuple(predictor.prediction(n) for n in (graph.models if wanted is None else wanted))
+    wanted = graph.models if models is None else [graph.node(m) for m in models]
+    predictor.warm(wanted)
+    return tuple(predictor.prediction(n) for n in wanted)
 
 
 def check(graph: Graph, predictions: Iterable[Prediction] | None = None) -> tuple[Finding, ...]:

@@ -161,8 +161,22 @@ def _staging_reads(graph: Graph, rule: str, layers: tuple[str | None, ...]) -> I
             )
 
 
+SHOWN = 3  # names a message or a suggestion lists at most; `parents` has them all
+
+
+def _some(labels: Sequence[str]) -> str:
+    """Up to SHOWN names, else their count: a finding's text stays short on any project.
+
+    >>> _some(["a", "b"]), _some(["a", "b", "c", "d"])
+    ('a, b', '4 models')
+    """
+    return ", ".join(labels) if len(labels) <= SHOWN else f"{len(labels):,} models"
+
+
 def source_read_by_many(graph: Graph) -> Iterator[Finding]:
-    """A source table is read by more than one model (one finding, on the source)."""
+    """A source table is read by more than one model (one finding, on the source). The
+    finding lists the readers once (`parents`); its message gives their count. Linear in
+    the project's edges."""
     for raw in sorted(graph.nodes.values(), key=_by_label):
         if raw.resource_type not in graph.raw_types or graph.silenced(raw, "source-read-by-many"):
             continue
@@ -176,19 +190,19 @@ def source_read_by_many(graph: Graph) -> Iterator[Finding]:
         )
         if len(readers) < 2:
             continue
-        owners = [
-            r
-            for r in readers
-            if layer(r) == "staging" and _raw_parents(graph, r) == (raw,) and not r.parents[1:]
-        ]
+        # the way in: the one staging model that reads this source table and nothing else
+        owners = [r for r in readers if layer(r) == "staging" and r.parents == (raw.unique_id,)]
         owner = owners[0] if len(owners) == 1 else None
+        labels = [r.label for r in readers]
         others = [r.label for r in readers if r is not owner]
+        listed = f": {_some(labels)}" if len(labels) <= SHOWN else ""
         yield Finding(
             raw.label,
             "source-read-by-many",
-            _labels(readers),
-            f"read by {len(readers)} models: {', '.join(r.label for r in readers)}",
-            f"read {owner.label} instead in {', '.join(others)}"
+            tuple(labels),
+            f"read by {len(readers):,} models{listed}",
+            f"read {owner.label} instead in "
+            + (_some(others) if len(others) <= SHOWN else f"the {len(others):,} other models")
             if owner
             else f"give {raw.label} one staging model and read that",
         )

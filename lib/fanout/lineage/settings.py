@@ -32,8 +32,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fanout.errors import DataError
 
 __all__ = ["Settings"]
@@ -111,13 +109,10 @@ class Settings:
     @classmethod
     def from_project(cls, path: str | Path) -> Settings:
         """Settings from a `dbt_project.yml` (its `vars`)."""
+        from fanout import bounded
+
         path = Path(path)
-        try:
-            project = yaml.safe_load(path.read_text())
-        except OSError as exc:
-            raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except yaml.YAMLError:
-            raise DataError(f"{path} is not YAML") from None
+        project = bounded.load_yaml(path, "dbt project file")
         if not isinstance(project, Mapping):
             raise DataError(f"{path} is not a dbt_project.yml: it is not a mapping")
         variables = project.get("vars") or {}

@@ -167,6 +167,8 @@ def _parse(sql: str, dialect: str = DIALECT) -> exp.Expression:
         what = errors[0].get("description") or str(exc).splitlines()[0]
         what = re.sub(r"<Token token_type: [^,]*, text: ([^,]*),[^>]*>", r"'\1'", what)
         raise _Unreadable(f"cannot parse its SQL{where}: {what}") from None
+    except RecursionError:
+        raise _Unreadable("its SQL is nested too deeply to parse") from None
 
 
 class _Unreadable(Exception):
