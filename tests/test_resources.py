@@ -26,7 +26,10 @@ def clean_env(monkeypatch):
 def test_the_budget_is_shared_by_the_runner_and_its_kernels(tmp_path):
     share = resources.share(Params(memory_budget_gb=12), 2, tmp_path)
     assert (share.budget, share.processes, share.per_process) == (12 * GIB, 3, 4 * GIB)
-    assert share.describe() == "memory budget 12.0 GiB, 4.0 GiB for each of 3 processes"
+    assert share.describe() == (
+        "memory budget 12.0 GiB, 4.0 GiB for each of 3 processes (DuckDB 3.2 GiB of it)"
+    )
+    assert share.duckdb == int(4 * GIB * resources.DUCKDB_PART)
     auto = resources.share(Params(), 1, tmp_path)
     assert auto.budget == resources.machine_memory() // 2
     assert auto.temp == tmp_path / "tmp" / "duckdb" / f"run-{os.getpid()}"
@@ -50,14 +53,14 @@ def test_every_duckdb_database_gets_the_share_and_a_spill_folder(tmp_path, clean
             "select current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchall()
         con.close()
-        assert limit == "1.0 GiB"
+        assert limit == "819.0 MiB"  # 0.8 of a third of 3 GiB, in whole MiB
         assert temp == str(share.temp / f"pid-{os.getpid()}")
         from fanout.warehouse import _write_profile
 
         _write_profile(tmp_path, tmp_path / "w.duckdb")
         profile = json.loads((tmp_path / "profiles.yml").read_text())
         settings = profile["fanout_shop"]["outputs"]["fanout"]["settings"]
-        assert settings == {"memory_limit": "1024MiB"}  # spills beside its database file
+        assert settings == {"memory_limit": "819MiB"}  # spills beside its database file
     assert resources.MEMORY_ENV not in os.environ  # the environment as it was
     assert not share.temp.exists()  # the spill folder removed with the run
 
@@ -101,7 +104,7 @@ def test_a_kernel_that_dies_is_told_in_one_line_with_the_budget(tmp_path, clean_
     message = str(err.value)
     assert message == (
         'heavy.ipynb, in section "2. The heavy query", the cell starting `import os`: the '
-        "kernel died (killed, most often for lack of memory; 2.0 GiB for DuckDB in each "
+        "kernel died (killed, most often for lack of memory; 1.6 GiB for DuckDB in each "
         "process); lower --jobs or memory_budget_gb so that the run fits the machine, or free "
         "memory"
     )
