@@ -249,6 +249,10 @@ def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, s
     """What the NEED_EXTRAS notebooks read besides the builds (each made once, here)."""
     from fanout import history, raw, warehouse
 
+    say(
+        "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and the "
+        "history's counts: preparing"
+    )
     started = time.perf_counter()
     warehouse.run_tests(
         "fix",
