@@ -2,9 +2,10 @@
 
 import pytest
 
-from fanout import investigate, warehouse
 from fanout.errors import DataError
-from fanout.params import Params
+from fanout.incident import warehouse
+from fanout.incident.params import Params
+from fanout.toolkit import investigate
 
 
 def _walk(db, manifest, symptom, **kw):

@@ -9,10 +9,11 @@ import os
 import duckdb
 import pytest
 
-from fanout import raw, resources
 from fanout.errors import NotebookError
-from fanout.params import Params
-from fanout.workbook import execute, run, run_key
+from fanout.incident import resources
+from fanout.incident.data import raw
+from fanout.incident.params import Params
+from fanout.incident.workbook import execute, run, run_key
 
 GIB = 2**30
 
@@ -55,7 +56,7 @@ def test_every_duckdb_database_gets_the_share_and_a_spill_folder(tmp_path, clean
         con.close()
         assert limit == "819.0 MiB"  # 0.8 of a third of 3 GiB, in whole MiB
         assert temp == str(share.temp / f"pid-{os.getpid()}")
-        from fanout.warehouse import _write_profile
+        from fanout.incident.warehouse import _write_profile
 
         _write_profile(tmp_path, tmp_path / "w.duckdb")
         profile = json.loads((tmp_path / "profiles.yml").read_text())

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from fanout import postmortem, timeline
 from fanout.errors import NotebookError, ParameterError
-from fanout.params import Params
-from fanout.workbook import execute, notebook_paths
+from fanout.incident import postmortem, timeline
+from fanout.incident.params import Params
+from fanout.incident.workbook import execute, notebook_paths
 
 from .conftest import ROOT, run_cli
 
@@ -126,7 +126,7 @@ def test_a_notebook_refuses_an_incident_outside_the_data_in_its_first_cell(tmp_p
     message = str(err.value)
     assert message.startswith(
         '03-walk-the-timeline.ipynb, in section "Parameters", the cell starting '
-        "`from fanout import notebook`: ParameterError: the incident ends after the data"
+        "`from fanout.incident import notebook`: ParameterError: the incident ends after the data"
     )
     assert not (tmp_path / walk.name).exists()
     assert not (tmp_path / "data").exists()  # refused before generating anything

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fanout.errors import FanoutError, ParameterError
-from fanout.params import DATASET_FIELDS, PARAMETERS, Params, load_yaml
+from fanout.incident.params import DATASET_FIELDS, PARAMETERS, Params, load_yaml
 
 __all__ = ["main"]
 
@@ -87,8 +87,8 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from fanout.generate import generate
-    from fanout.paths import default_data_dir
+    from fanout.incident.data.generate import generate
+    from fanout.incident.paths import default_data_dir
 
     params = _params(args)
     if args.committed_dataset:
@@ -125,10 +125,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from fanout.generate import dataset_dir
-    from fanout.paths import project_root
-    from fanout.raw import detect_format
-    from fanout.warehouse import build
+    from fanout.incident.data.generate import dataset_dir
+    from fanout.incident.data.raw import detect_format
+    from fanout.incident.paths import project_root
+    from fanout.incident.warehouse import build
 
     params = _params(args)
     if args.data:
@@ -177,7 +177,7 @@ def _jobs(text: str) -> int:
 
 
 def cmd_workbook(args: argparse.Namespace) -> int:
-    from fanout.workbook import run, select
+    from fanout.incident.workbook import run, select
 
     params = _params(args)
     if args.only is not None:
@@ -234,7 +234,8 @@ def _check_database(path: str | Path) -> Path:
 def _open_db(path: str, data_dir: Path | None = None):
     """An in-memory DuckDB session: the database file attached read-only as `wh`, and the
     raw tables of `data_dir` as views."""
-    from fanout import raw, warehouse
+    from fanout.incident import warehouse
+    from fanout.incident.data import raw
 
     database = _check_database(path)
     con = raw.connect(data_dir)
@@ -261,7 +262,7 @@ def _grain_text(report) -> str:
 
 
 def cmd_check_grain(args: argparse.Namespace) -> int:
-    from fanout import grain
+    from fanout.toolkit import grain
 
     if args.relation is None and args.manifest is None:
         raise ParameterError("give --relation NAME --key COLS, or --manifest FILE")
@@ -270,7 +271,7 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
     if args.relation is not None:
         targets = [(args.relation, _key(args.key))]
     else:
-        from fanout import lineage
+        from fanout.toolkit import lineage
 
         graph = lineage.load(args.manifest)
         targets = [(_table_name(m), list(m.grains[0])) for m in graph.models if m.grains]
@@ -313,7 +314,7 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
 
 def _table_name(node) -> str:
     """schema.identifier of a model (the catalog is whatever file was opened)."""
-    from fanout.investigate import relation
+    from fanout.toolkit.investigate import relation
 
     table = relation(node)
     return ".".join(p for p in (table.db, table.name) if p)
@@ -327,7 +328,7 @@ def _finding_text(f) -> str:
 def _lint_settings(args: argparse.Namespace):
     """The lint's settings: the project's `vars` (its dbt_project.yml, from --project or
     beside the manifest's target folder), then the command line's."""
-    from fanout.lineage import Settings
+    from fanout.toolkit.lineage import Settings
 
     project = Path(args.project) if args.project else Path(args.manifest).parent.parent
     if project.is_dir():
@@ -341,8 +342,8 @@ def _lint_settings(args: argparse.Namespace):
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from fanout import lineage
-    from fanout.lineage import grains
+    from fanout.toolkit import lineage
+    from fanout.toolkit.lineage import grains
 
     graph = lineage.load(args.manifest, _lint_settings(args))
     measured = {}
@@ -372,9 +373,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def _data_for(db: str | Path, given: str | None) -> Path:
     """The raw data to compare a database with: --data, else the data its build recorded
     (`build.json` beside a `fanout build` database), else the committed dataset."""
-    from fanout import bounded, raw
+    from fanout import bounded
     from fanout.errors import DataError
-    from fanout.paths import default_data_dir
+    from fanout.incident.data import raw
+    from fanout.incident.paths import default_data_dir
 
     if given:
         folder = Path(given)
@@ -394,8 +396,8 @@ def _data_for(db: str | Path, given: str | None) -> Path:
 def _misstatements(con, impact) -> dict[str, dict]:
     """For each affected model shaped like daily revenue, its revenue against finance's
     (`con` has the build attached as `wh` and the raw tables as views)."""
-    from fanout import reconcile
-    from fanout.grain import table_ref
+    from fanout.toolkit import reconcile
+    from fanout.toolkit.grain import table_ref
 
     shapes = (("revenue_date", "revenue"), ("order_date", "amount"))
     out = {}
@@ -425,7 +427,7 @@ def _misstatements(con, impact) -> dict[str, dict]:
 
 
 def cmd_blast_radius(args: argparse.Namespace) -> int:
-    from fanout import lineage
+    from fanout.toolkit import lineage
 
     graph = lineage.load(args.manifest)
     impact = lineage.downstream(graph, args.model)
@@ -480,7 +482,7 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
 def _dashboard_figures(con, graph, impact) -> list[dict]:
     """The incident's dashboards (data/incident/dashboards.csv) that the impact reaches: each
     headline figure as the database shows it against the truth from the raw orders."""
-    from fanout import timeline
+    from fanout.incident import timeline
 
     truth = dict(
         con.execute(
@@ -509,8 +511,8 @@ def _dashboard_figures(con, graph, impact) -> list[dict]:
 
 
 def cmd_investigate(args: argparse.Namespace) -> int:
-    from fanout import investigate, lineage
-    from fanout.lineage.manifest import read
+    from fanout.toolkit import investigate, lineage
+    from fanout.toolkit.lineage.manifest import read
 
     con = _open_db(args.db)
     con.execute("use wh")
@@ -609,7 +611,7 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def cmd_anomalies(args: argparse.Namespace) -> int:
-    from fanout import anomaly
+    from fanout.toolkit import anomaly
 
     times, values = _read_series(Path(args.csv), args.time_column, args.value_column)
     points = anomaly.detect(
@@ -636,7 +638,7 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
 
 
 def cmd_check_raw(args: argparse.Namespace) -> int:
-    from fanout import validate
+    from fanout.incident.data import validate
 
     problems = validate.check(args.data)
     payload = {
@@ -652,7 +654,7 @@ def cmd_check_raw(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from decimal import Decimal, InvalidOperation
 
-    from fanout import reconcile
+    from fanout.toolkit import reconcile
 
     try:
         tolerance = Decimal(args.tolerance)
@@ -762,7 +764,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fanout.warehouse import REVISIONS
+    from fanout.incident.warehouse import REVISIONS
 
     parser = _Parser(
         prog="fanout",
