@@ -59,7 +59,7 @@ def _params(scale: str, **more):
 
 def _dataset(scale: str) -> Path:
     """The preset's dataset, generated and validated once under build/ (not measured)."""
-    from fanout.incident.data.generate import dataset_dir
+    from fanout.incident.data.dataset import dataset_dir
 
     say(f"setup: dataset {scale}")
     return dataset_dir(_params(scale))

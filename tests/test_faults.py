@@ -318,7 +318,7 @@ def test_concurrent_runs_with_different_and_same_parameters(tmp_path):
         found = findings(run / "workbook" / "01-load-the-raw-data.ipynb")
         seen[params["seed"]] = found["raw_orders_rows"]
         data = Params.from_mapping({**params, "build_dir": str(build)})
-        from fanout.incident.data.generate import dataset_dir
+        from fanout.incident.data.dataset import dataset_dir
 
         rows = (dataset_dir(data) / "raw_orders.csv").read_text().count("\n") - 1
         assert found["raw_orders_rows"] == rows

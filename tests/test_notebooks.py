@@ -16,7 +16,7 @@ import pytest
 
 from fanout.errors import NotebookError
 from fanout.incident import postmortem, story, workbook
-from fanout.incident.data.generate import dataset_dir
+from fanout.incident.data.dataset import dataset_dir
 from fanout.incident.notebook import FINDINGS_MIME
 from fanout.incident.params import PARAMETERS, Params
 from fanout.incident.report import claims, findings

@@ -125,7 +125,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from fanout.incident.data.generate import dataset_dir
+    from fanout.incident.data.dataset import dataset_dir
     from fanout.incident.data.raw import detect_format
     from fanout.incident.paths import project_root
     from fanout.incident.warehouse import build
@@ -393,41 +393,9 @@ def _data_for(db: str | Path, given: str | None) -> Path:
     return folder
 
 
-def _misstatements(con, impact) -> dict[str, dict]:
-    """For each affected model shaped like daily revenue, its revenue against finance's
-    (`con` has the build attached as `wh` and the raw tables as views)."""
-    from fanout.toolkit import reconcile
-    from fanout.toolkit.grain import table_ref
-
-    shapes = (("revenue_date", "revenue"), ("order_date", "amount"))
-    out = {}
-    for node in impact.walk():
-        if node.resource_type != "model" or node.name in out:
-            continue
-        relation = table_ref(f"wh.{node.name}").sql(dialect="duckdb")
-        try:
-            cols = {r[0] for r in con.execute(f"describe {relation}").fetchall()}
-        except Exception:  # not in this database
-            continue
-        shape = next((s for s in shapes if set(s) <= cols), None)
-        if shape is None:
-            continue
-        rec = reconcile.daily(con, f"wh.{node.name}", "finance_daily_revenue", mart_columns=shape)
-        off = rec.disagreeing
-        out[node.name] = {
-            "column": shape[1],
-            "overstated_by": str(rec.mart_total - rec.finance_total),
-            "factor": float(rec.mart_total / rec.finance_total) if rec.finance_total else None,
-            "days_misstated": len(off),
-            "days": len(rec.days),
-            "first_day": off[0].revenue_date.isoformat() if off else None,
-            "last_day": off[-1].revenue_date.isoformat() if off else None,
-        }
-    return out
-
-
 def cmd_blast_radius(args: argparse.Namespace) -> int:
-    from fanout.toolkit import lineage
+    from fanout.incident import dashboards
+    from fanout.toolkit import blast, lineage
 
     graph = lineage.load(args.manifest)
     impact = lineage.downstream(graph, args.model)
@@ -449,7 +417,7 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
     misstated = False
     if args.db:
         con = _open_db(args.db, _data_for(args.db, args.data))
-        found = _misstatements(con, impact)
+        found = {k: m.to_dict() for k, m in blast.misstatements(con, impact).items()}
         payload["misstatements"] = found
         for model, m in found.items():
             if m["days_misstated"]:
@@ -462,7 +430,7 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
                 lines.append(f"{model}: {m['column']} agrees with finance on all {m['days']} days")
         bad = {k for k, m in found.items() if m["days_misstated"]}
         misstated = bool(bad)
-        figures = _dashboard_figures(con, graph, impact) if graph.project == "fanout_shop" else []
+        figures = dashboards.figures(con, graph, impact)
         payload["dashboards"] = figures
         for f in figures:
             if f["factor"] is not None and abs(f["factor"] - 1) > 1e-9:
@@ -479,38 +447,8 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
     return 1 if misstated else 0
 
 
-def _dashboard_figures(con, graph, impact) -> list[dict]:
-    """The incident's dashboards (data/incident/dashboards.csv) that the impact reaches: each
-    headline figure as the database shows it against the truth from the raw orders."""
-    from fanout.incident import timeline
-
-    truth = dict(
-        con.execute(
-            "select 'revenue', sum(amount) from raw_orders "
-            "union all select 'orders', count(*) from raw_orders "
-            "union all select 'average order value', avg(amount) from raw_orders"
-        ).fetchall()
-    )
-    reached = set(impact.reached("exposure"))
-    out = []
-    for m in timeline.dashboards():
-        if m.exposure not in reached or m.metric not in truth:
-            continue
-        (shown,) = con.execute(m.query("wh")).fetchall()[0]
-        real = float(truth[m.metric])
-        out.append(
-            {
-                "exposure": m.exposure,
-                "metric": m.metric,
-                "shown": float(shown),
-                "truth": real,
-                "factor": float(shown) / real if real else None,
-            }
-        )
-    return out
-
-
 def cmd_investigate(args: argparse.Namespace) -> int:
+    from fanout.incident import timeline
     from fanout.toolkit import investigate, lineage
     from fanout.toolkit.lineage.manifest import read
 
@@ -518,7 +456,7 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     con.execute("use wh")
     manifest = read(args.manifest)
     graph = lineage.load(manifest, where=args.manifest)
-    history = investigate.incident_history(Params()) if graph.project == "fanout_shop" else ()
+    history = timeline.history_for(graph.project)
     found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
     impact = found.blast_radius
     payload = dataclasses.asdict(dataclasses.replace(found, blast_radius=None))

@@ -14,7 +14,11 @@ import io
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+import mistune
+
 from fanout.incident import postmortem, story
+from fanout.incident.notebook import _readable
+from fanout.incident.params import Params
 from fanout.incident.postmortem import All, Evidence
 from fanout.incident.story import money, when
 
@@ -68,7 +72,6 @@ CSS = """
 
 def _md(text: str) -> str:
     """Inline Markdown (code, bold, links) as HTML, without the surrounding paragraph."""
-    import mistune
 
     rendered = mistune.html(text).strip()
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
@@ -117,7 +120,6 @@ def _table(
 def _run_box(params, found: All) -> str:
     if params is None:
         return ""
-    from fanout.incident.params import Params
 
     defaults = Params(build_dir=params.build_dir, data_dir=params.data_dir).to_dict()
     items = []
@@ -127,7 +129,6 @@ def _run_box(params, found: All) -> str:
             continue
         differs = value != defaults[name]
         changed += differs
-        from fanout.incident.notebook import _readable
 
         shown = _readable(value)
         cls = ' class="changed"' if differs else ""
@@ -152,7 +153,6 @@ def _run_box(params, found: All) -> str:
 
 
 def _original(text: str) -> str:
-    import mistune
 
     return f'<div class="original">{mistune.html(text)}</div>'
 
@@ -197,7 +197,6 @@ def _timeline(doc, found, links, charts) -> str:
 
 
 def _markdown_table(text: str) -> str:
-    import mistune
 
     return mistune.create_markdown(plugins=["table"])(text)
 

@@ -14,6 +14,8 @@ first appearances of keys before t gives each build's row count and distinct key
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import statistics
 import time
@@ -21,7 +23,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from fanout.incident import timeline
+import duckdb
+
+from fanout.incident import timeline, warehouse
+from fanout.incident.data import raw
 from fanout.incident.params import Params
 
 __all__ = [
@@ -187,8 +192,6 @@ def _identity(con, db: str) -> list:
 
 
 def _cached(cache: Path, identity: list, model: str, points, con, db) -> list[tuple]:
-    import hashlib
-    import json
 
     key = json.dumps([identity, model, [p.isoformat() for p in points]])
     path = Path(cache) / f"counts-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
@@ -289,7 +292,6 @@ def models_seconds(build, *, budget_s: float = 1.0, at_least: int = 3) -> tuple[
     warm the caches), until `budget_s` is spent and at least `at_least` times; when it is
     large (over WARM_UP_UNDER_S), a cold start is lost in it and dbt's own total is given,
     instead of running the models again."""
-    from fanout.incident import warehouse
 
     timed = sum(r.execution_time for r in build.results if r.resource_type == "model")
     if timed > WARM_UP_UNDER_S:
@@ -323,10 +325,6 @@ def rebuild_at(params: Params, at: dt.datetime, data_dir: Path, build_dir: Path)
     """Really build the revision live at `at` on the orders placed before `at`; returns the
     build. The truncated raw data goes to `build_dir/history/` (Parquet); raw data is only read.
     """
-    import duckdb
-
-    from fanout.incident import warehouse
-    from fanout.incident.data import raw
 
     revision = timeline.revision_at(params, at)
     out = Path(build_dir) / "history" / f"{params.dataset_key()}-{at:%Y%m%dT%H%M%S}"

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import html
+import os
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+import pandas as pd
+from IPython import get_ipython
+from IPython.display import display
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+
+from fanout.incident import resources, story, timeline
 from fanout.incident.params import PARAMETERS, Params
+from fanout.incident.paths import project_root
+from fanout.incident.recorded import CLAIM_MIME, FINDINGS_MIME, KINDS_MIME, Claim, kind, plain
 
 __all__ = [
     "CLAIM_MIME",
@@ -22,9 +33,6 @@ __all__ = [
     "recorded",
 ]
 
-FINDINGS_MIME = "application/vnd.fanout.findings+json"
-CLAIM_MIME = "application/vnd.fanout.claim+json"
-KINDS_MIME = "application/vnd.fanout.kinds+json"
 # Names IPython puts in a notebook's namespace by itself.
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 
@@ -52,7 +60,6 @@ def parameters(namespace: Mapping[str, Any]) -> Params:
             or callable(value)
         )
     }
-    from fanout.incident import timeline
 
     params = Params.from_mapping(values)  # names that are not parameters are reported there
     timeline.check(params)
@@ -65,10 +72,6 @@ def parameters(namespace: Mapping[str, Any]) -> Params:
 def _memory_share(params: Params) -> None:
     """Run on its own (not by `fanout workbook`, which shares its budget out), a notebook takes
     the budget for itself and one other process."""
-    import os
-
-    from fanout.incident import resources
-    from fanout.incident.paths import project_root
 
     if not os.environ.get(resources.MEMORY_ENV):
         resources.share(params, 1, params.build_path(project_root())).export()
@@ -76,23 +79,14 @@ def _memory_share(params: Params) -> None:
 
 def _display_options() -> None:
     """pandas shows whole cell texts (no "..."), and no more rows than a page holds."""
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        return
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.width", 200)
 
 
 def _show_parameters(params: Params) -> None:
     """The run's parameters as a small table, those that differ from the defaults marked."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return
     if get_ipython() is None:
         return
-    from IPython.display import display
 
     defaults = Params(build_dir=params.build_dir, data_dir=params.data_dir).to_dict()
     rows = []
@@ -122,26 +116,6 @@ def _readable(value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Claim:
-    """Words computed from this run's figures, shown as Markdown.
-
-    Notebooks display a claim as they would a Markdown cell; the report and the tests find it
-    by its name (under `CLAIM_MIME`) and check its words against the recorded figures.
-    """
-
-    name: str
-    text: str
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/markdown": self.text, CLAIM_MIME: {"name": self.name, "text": self.text}}
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
-
-
-@dataclass(frozen=True)
 class Code:
     """A piece of code (a diff, SQL, YAML) shown in monospace, highlighted, in every viewer:
     HTML with inline styles (JupyterLab, GitHub, the report), a fenced block as text."""
@@ -150,9 +124,6 @@ class Code:
     language: str = "text"
 
     def _repr_html_(self) -> str:
-        from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import get_lexer_by_name
 
         formatter = HtmlFormatter(noclasses=True, nowrap=False, style="default")
         body = highlight(self.text, get_lexer_by_name(self.language), formatter)
@@ -168,44 +139,6 @@ class Code:
         return self.text
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "item"):  # NumPy scalars
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def kind(value: Any) -> str:
-    """What a recorded figure is, so that it can be shown as such: money (exact decimals),
-    count, number, flag, time, text, list, mapping or none."""
-    if value is None:
-        return "none"
-    if isinstance(value, Decimal):
-        return "money"
-    if isinstance(value, bool):
-        return "flag"
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, int):
-        return "count"
-    if isinstance(value, float):
-        return "number"
-    if hasattr(value, "isoformat"):
-        return "time"
-    if isinstance(value, Mapping):
-        return "mapping"
-    if isinstance(value, list | tuple):
-        return "list"
-    return "text"
-
-
 # Everything this kernel recorded so far, for the claims that read several figures.
 _RECORDED: dict[str, Any] = {}
 _KINDS: dict[str, str] = {}
@@ -219,9 +152,8 @@ def record(**figures: Any) -> dict[str, Any]:
     stores them as JSON under a MIME type of our own (decimals kept exact, as strings) with
     each figure's kind beside it.
     """
-    from IPython.display import display
 
-    plain = {name: _plain(value) for name, value in figures.items()}
+    plain = {name: plain(value) for name, value in figures.items()}
     kinds = {name: kind(value) for name, value in figures.items()}
     _RECORDED.update(plain)
     _KINDS.update(kinds)
@@ -231,14 +163,12 @@ def record(**figures: Any) -> dict[str, Any]:
 
 def recorded() -> dict[str, Any]:
     """Every figure this kernel recorded, shown as one table (the notebook's findings)."""
-    from IPython.display import display
 
     display(_table(_RECORDED, _KINDS), raw=True)
     return dict(_RECORDED)
 
 
 def _table(plain: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]:
-    from fanout.incident import story
 
     shown = {name: story.show(plain[name], kinds.get(name)) for name in plain}
     width = max((len(n) for n in plain), default=0)
@@ -253,6 +183,5 @@ def _table(plain: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]
 
 
 def _escape(text: str) -> str:
-    import html
 
     return html.escape(text)

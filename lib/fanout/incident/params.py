@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fanout.errors import ParameterError
+from fanout import bounded
+from fanout.errors import DataError, ParameterError
+from fanout.incident.paths import project_root
 
 __all__ = ["DATASET_FIELDS", "INCIDENT_FIELDS", "PARAMETERS", "Params", "load_yaml"]
 
@@ -234,8 +236,6 @@ class Params:
 
     def _check_build_dir(self) -> None:
         """A run writes only under build_dir: it must not be the project or one of its sources."""
-        from fanout.errors import DataError
-        from fanout.incident.paths import project_root
 
         try:
             root = project_root()
@@ -306,7 +306,6 @@ def load_yaml(path: str | Path) -> Params:
     FANOUT_MAX_TEXT_BYTES, UTF-8, nesting, aliases and duplicate keys checked); every
     refusal is one sentence naming the file.
     """
-    from fanout import bounded
 
     path = Path(path)
     values = bounded.load_yaml(path, "parameter file", ParameterError)

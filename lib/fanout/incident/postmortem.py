@@ -221,7 +221,7 @@ def _impact(found: All) -> Evidence:
     return Evidence(
         f"At the last build before the fix ({when(f6['blast_last_incident_build'])}): {marts}; "
         f"{count(len(f6['blast_radius_exposures']), 'dashboard')} read them "
-        f"({story._code(f6['blast_radius_exposures'])}).",
+        f"({story.code_names(f6['blast_radius_exposures'])}).",
         "06",
         "3",
     )
@@ -332,7 +332,7 @@ def _root_cause_rule(found: All) -> Evidence:
     flagged = staging.get("enrichment", [])
     return Evidence(
         (
-            f"From PR #482's manifest alone, `fanout lint` flags {story._code(flagged)} "
+            f"From PR #482's manifest alone, `fanout lint` flags {story.code_names(flagged)} "
             "(`staging-joins-sources`: a staging model reading two source tables)"
             if flagged
             else "`fanout lint` finds no staging model joining sources on PR #482's manifest"
@@ -432,7 +432,7 @@ def _a_yaml_grain(found: All) -> Evidence:
     return Evidence(
         "every model of the fix declares `config.meta.grain` and tests it"
         if not missing
-        else f"models of the fix without a grain: {story._code(missing)}",
+        else f"models of the fix without a grain: {story.code_names(missing)}",
         "06",
         "8",
     )
@@ -461,7 +461,7 @@ def _a_lineage_alert(found: All) -> Evidence:
         "`fanout lint` reports a staging model reading another staging model "
         "(`staging-reads-model`) and one joining sources (`staging-joins-sources`); this "
         "incident joined a source inside staging, and the second rule flags it"
-        + (f" ({story._code(said)})" if said else ": here it flags nothing"),
+        + (f" ({story.code_names(said)})" if said else ": here it flags nothing"),
         "06",
         "2",
     )
@@ -539,7 +539,7 @@ def _well_quick(found: All) -> Evidence:
 def _well_lineage(found: All) -> Evidence:
     f3, f6 = _f(found, "03"), _f(found, "06")
     return Evidence(
-        f"The manifest leads from `stg_orders` to {story._code(f3['marts'])} and "
+        f"The manifest leads from `stg_orders` to {story.code_names(f3['marts'])} and "
         f"{count(f3['dashboards_affected'], 'dashboard')}; the root-cause walk names "
         f"`{f6['root_cause']}` and PR #{f6['root_cause_pr']} in {f6['investigate_seconds']:.2f} s.",
         "06",
@@ -615,9 +615,9 @@ def _agent_blast(found: All) -> Evidence:
     f6 = _f(found, "06")
     return Evidence(
         f"`stg_orders` feeds {count(len(f6['blast_radius_models']), 'mart')} "
-        f"({story._code(f6['blast_radius_models'])}) and "
+        f"({story.code_names(f6['blast_radius_models'])}) and "
         f"{count(len(f6['blast_radius_exposures']), 'dashboard')} "
-        f"({story._code(f6['blast_radius_exposures'])}), from the manifest alone.",
+        f"({story.code_names(f6['blast_radius_exposures'])}), from the manifest alone.",
         "06",
         "3",
     )
@@ -682,7 +682,7 @@ def _d_revert(found: All) -> Evidence:
         f"at the root cause (T+80), its models running in {seconds['baseline'][0]:.2f} s, but "
         f"drops the item detail the PR was for; the patch shipped "
         f"{duration(f3['root_cause_to_fix_deploy_minutes'])} later and keeps it in "
-        f"`fct_orders` ({story._code(detail)}).",
+        f"`fct_orders` ({story.code_names(detail)}).",
         "06",
         "4",
     )
@@ -693,10 +693,11 @@ ROLLED_UP = ("item_count", "total_quantity", "items_total")
 
 def _d_detail(found: All) -> Evidence:
     f4, f6 = _f(found, "04"), _f(found, "06")
+    rolled_up = [c for c in f6["fct_orders_columns"].get("fix", []) if c in ROLLED_UP]
     return Evidence(
         f"`fct_orders` stays one row per order ({f4['fct_orders_rows']:,} rows, "
         f"{f4['fct_orders_distinct_orders']:,} orders) with the items rolled up "
-        f"({story._code([c for c in f6['fct_orders_columns'].get('fix', []) if c in ROLLED_UP])}); "
+        f"({story.code_names(rolled_up)}); "
         f"the line items themselves are `stg_order_items`, {f6['stg_order_items_rows']:,} rows.",
         "04",
         "3",

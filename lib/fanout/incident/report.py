@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from fanout.errors import DataError
-from fanout.incident.notebook import FINDINGS_MIME
+from fanout.incident import frontpage
+from fanout.incident.notebook import CLAIM_MIME, FINDINGS_MIME, KINDS_MIME
 
 __all__ = ["anchors", "claims", "figures_of", "findings", "kinds", "outputs", "write_report"]
 
@@ -50,7 +54,6 @@ MATHJAX_PARTS = (
 
 def kinds(notebook: str | Path) -> dict[str, str]:
     """Each recorded figure's kind (money, count, ...), by name."""
-    from fanout.incident.notebook import KINDS_MIME
 
     found: dict[str, str] = {}
     for k in outputs(notebook, KINDS_MIME):
@@ -61,14 +64,12 @@ def kinds(notebook: str | Path) -> dict[str, str]:
 def claims(notebook: str | Path) -> dict[str, str]:
     """The words an executed notebook computed (`fanout.incident.story`), by claim name; a
     name shown twice keeps its last text."""
-    from fanout.incident.notebook import CLAIM_MIME
 
     return {c["name"]: c["text"] for c in outputs(notebook, CLAIM_MIME)}
 
 
 def figures_of(notebook: str | Path) -> dict[str, bytes]:
     """The charts of the cells tagged `report-figure:NAME`, as PNG bytes by NAME."""
-    import base64
 
     doc = json.loads(Path(notebook).read_text())
     out = {}
@@ -92,9 +93,7 @@ def figures_of(notebook: str | Path) -> dict[str, bytes]:
 def _html(notebook: Path) -> str:
     """A notebook as a standalone HTML page that loads nothing from outside the report folder,
     its code hidden until the reader asks for it (templates/fanout)."""
-    import logging
-
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # lazy: seconds to import; only the report needs it
 
     logging.getLogger("traitlets").setLevel(logging.ERROR)  # per-image alt-text notices
     exporter = HTMLExporter(template_name="fanout", extra_template_basedirs=[str(TEMPLATES)])
@@ -106,7 +105,6 @@ def _html(notebook: Path) -> str:
 
 def anchors(page: str) -> dict[str, str]:
     """The ids of a rendered notebook's sections, by section number ("3") and "" for its top."""
-    import re
 
     found = {}
     for level, ident in re.findall(r'<h([12])[^>]*\sid="([^"]+)"', page):
@@ -119,7 +117,7 @@ def anchors(page: str) -> dict[str, str]:
 
 
 def _copy_mathjax(out_dir: Path) -> None:
-    import jupyter_server_mathjax
+    import jupyter_server_mathjax  # lazy: seconds to import; only the report needs it
 
     static = Path(jupyter_server_mathjax.__file__).parent / "static"
     target = out_dir / "mathjax"
@@ -138,7 +136,6 @@ def write_report(executed, out_dir: str | Path, params=None) -> Path:
     """Render each executed notebook to HTML, then the front page (the postmortem re-told with
     this run's evidence), the recorded figures and the restatement for finance; returns the
     front page's path. Everything a page needs is inside `out_dir`."""
-    from fanout.incident import frontpage
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

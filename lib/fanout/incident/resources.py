@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 __all__ = ["MEMORY_ENV", "TEMP_ENV", "Share", "configure", "machine_memory", "share"]
 
@@ -86,7 +89,6 @@ class Share:
     def applied(self) -> Iterator[Share]:
         """This share for the duration of a run; afterwards the environment as it was and the
         run's spill folder removed (with those of runs that were killed)."""
-        import shutil
 
         before = {name: os.environ.get(name) for name in (MEMORY_ENV, TEMP_ENV)}
         _clean_stale(self.temp.parent)
@@ -104,7 +106,6 @@ class Share:
 
 def _clean_stale(folder: Path) -> None:
     """Remove the spill folders of runs whose process is gone."""
-    import shutil
 
     for run in folder.glob("run-*") if folder.is_dir() else ():
         try:
@@ -134,7 +135,6 @@ def _limits() -> tuple[int | None, Path | None]:
 def configure(con) -> None:
     """Give a DuckDB database this process's share of the memory budget and its own spill
     folder, when a run set them (`Share.export`); DuckDB's defaults otherwise."""
-    import duckdb
 
     memory, temp = _limits()
     if memory:

@@ -13,10 +13,15 @@ import csv
 import datetime as dt
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
 
 from fanout.errors import DataError, ParameterError
 from fanout.incident.params import Params
-from fanout.incident.paths import project_root
+from fanout.incident.paths import project_root, warehouse_dir
+from fanout.toolkit.investigate import Introduced
 
 __all__ = [
     "SCHEDULE",
@@ -29,10 +34,13 @@ __all__ = [
     "data_window",
     "deploys",
     "events",
+    "history_for",
+    "incident_history",
     "revision_at",
     "spans",
 ]
 
+PROJECT = "fanout_shop"  # the incident's dbt project, by its name in dbt_project.yml
 SCHEDULE = dt.time(6, 0)  # the warehouse is built every day at 06:00, after each day of orders
 
 
@@ -209,8 +217,6 @@ class Metric:
 
     def query(self, database: str) -> str:
         """The figure's SQL with every table read from the attached build `database`."""
-        import sqlglot
-        from sqlglot import exp
 
         tree = sqlglot.parse_one(self.sql, dialect="duckdb")
         for table in tree.find_all(exp.Table):
@@ -222,3 +228,18 @@ def dashboards() -> list[Metric]:
     return [
         Metric(r["exposure"], r["metric"], r["unit"], r["sql"]) for r in _rows("dashboards.csv")
     ]
+
+
+def incident_history(params) -> list[tuple[Introduced, Path]]:
+    """The incident's deploys (data/incident/deploys.csv) with their revisions' folders, as
+    the root-cause walk (`fanout.toolkit.investigate.walk`) takes them."""
+    return [
+        (Introduced(d.revision, d.pr, d.title, d.at), warehouse_dir() / d.revision)
+        for d in deploys(params)
+    ]
+
+
+def history_for(project: str) -> list[tuple[Introduced, Path]]:
+    """The deploys behind a dbt project's models: the incident's own for its project
+    (`fanout_shop`, whatever the parameters), none for any other."""
+    return incident_history(Params()) if project == PROJECT else []

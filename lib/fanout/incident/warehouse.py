@@ -8,6 +8,7 @@ when nothing that went into it changed.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -16,11 +17,16 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+
+import duckdb
 
 from fanout.errors import BuildError, DataError
-from fanout.incident.data import raw
+from fanout.incident import resources
+from fanout.incident.data import raw, validate
+from fanout.incident.data.dataset import check_committed
 from fanout.incident.paths import (
     clean_stale,
     default_data_dir,
@@ -41,7 +47,6 @@ __all__ = [
     "invoke",
     "project_files",
     "run_tests",
-    "session",
 ]
 
 REVISIONS = ("baseline", "enrichment", "fix")
@@ -144,25 +149,7 @@ def _tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-
-
-def dataset_digest(data_dir: Path) -> str:
-    """A digest of the raw files' content (cached per file size and mtime in this process)."""
-    fmt = raw.detect_format(data_dir)
-    h = hashlib.sha256(fmt.encode())
-    for table in raw.TABLES.values():
-        path = table.file(data_dir, fmt)
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if key not in _DIGESTS:
-            _DIGESTS[key] = raw.file_digest(path)
-        h.update(_DIGESTS[key].encode())
-    return h.hexdigest()
-
-
 def _dbt_version() -> str:
-    from importlib.metadata import version
 
     return f"dbt-core {version('dbt-core')}, dbt-duckdb {version('dbt-duckdb')}"
 
@@ -173,7 +160,6 @@ def _offline_env() -> None:
 
 
 def _write_profile(folder: Path, database: Path) -> None:
-    from fanout.incident import resources
 
     output = {"type": "duckdb", "path": str(database), "threads": 2}
     settings = resources.dbt_settings()  # the run's memory share and spill folder, if set
@@ -186,6 +172,7 @@ def _write_profile(folder: Path, database: Path) -> None:
 def invoke(args: list[str]) -> list[NodeResult]:
     """Run one dbt command in this process and release the DuckDB file afterwards."""
     _offline_env()
+    # lazy: dbt takes seconds to import, and only builds need it
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
@@ -247,8 +234,6 @@ def build(
     Returns the build, reused when its project files, data and dbt version are unchanged.
     Test failures are results, not exceptions; a dbt crash raises `BuildError`.
     """
-    from fanout.incident.data import validate
-    from fanout.incident.data.generate import check_committed
 
     project = _check_revision(revision)
     revision = _name(revision, project)
@@ -264,7 +249,7 @@ def build(
         "record_version": RECORD_VERSION,
         "revision": revision,
         "project": _tree_digest(project),
-        "data": dataset_digest(data_dir),
+        "data": raw.dataset_digest(data_dir),
         "data_dir": str(data_dir),
         "dbt": _dbt_version(),
     }
@@ -363,7 +348,6 @@ def run_tests(
 
 def connect(target: Build | str | Path):
     """A read-only DuckDB connection to a build's database."""
-    import duckdb
 
     path = target.database if isinstance(target, Build) else Path(target)
     if not path.exists():
@@ -379,7 +363,6 @@ def connect(target: Build | str | Path):
 
 def attach(con, target: Build | str | Path, alias: str) -> None:
     """Attach a build's (or any) database file read-only to `con` under `alias`."""
-    import duckdb
 
     if not alias.isidentifier():
         raise DataError(f"alias {alias!r} is not a plain identifier")
@@ -406,7 +389,6 @@ def project_files(revision: str) -> dict[str, str]:
 
 def diff(old: str, new: str) -> str:
     """The unified diff between two revisions: the pull request that leads from one to the other."""
-    import difflib
 
     a, b = project_files(old), project_files(new)
     chunks = []
@@ -422,26 +404,3 @@ def diff(old: str, new: str) -> str:
             )
         )
     return "".join(chunks)
-
-
-class Session(NamedTuple):
-    """What a notebook works with: the raw data, the build folder, the builds, and one DuckDB
-    session with the raw tables as views and each build attached read-only by its name."""
-
-    data_dir: Path
-    build_dir: Path
-    builds: dict[str, Build]
-    con: Any
-
-
-def session(params, revisions: tuple[str, ...] = REVISIONS) -> Session:
-    """The validated raw data for `params`, each revision built (or reused), all attached."""
-    from fanout.incident.data.generate import dataset_dir
-
-    data_dir = dataset_dir(params)
-    build_dir = params.build_path(project_root())
-    builds = {rev: build(rev, data_dir, build_dir) for rev in revisions}
-    con = raw.connect(data_dir)
-    for rev, built in builds.items():
-        attach(con, built, rev)
-    return Session(data_dir, build_dir, builds, con)

@@ -6,19 +6,26 @@ complete); `in_place=True` refreshes the committed notebooks at the default para
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.errors import NotebookError, ParameterError
+from fanout.incident import history, resources, timeline, warehouse
+from fanout.incident.data import raw
+from fanout.incident.data.dataset import dataset_dir
 from fanout.incident.params import Params
-from fanout.incident.paths import project_root
+from fanout.incident.paths import clean_stale, locked, point_link, project_root, swap_into_place
+from fanout.incident.report import write_report
 
 __all__ = ["Executed", "Run", "execute", "notebook_paths", "run", "run_key", "select"]
 
@@ -61,6 +68,7 @@ def execute(
     """Execute one notebook with papermill into `output` (atomically); errors in one line.
     With `keep_failed`, a notebook that fails is still written to `output`, up to the
     failing cell and its traceback, for someone to read."""
+    # lazy: papermill (with nbclient) takes seconds to import, and only running notebooks needs it
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -146,9 +154,6 @@ def _first_line(source: str) -> str:
 
 def _lost(exc: BaseException, timeout: int) -> str:
     """Why a kernel stopped, with the memory budget in force and what to change."""
-    import os
-
-    from fanout.incident import resources
 
     memory = os.environ.get(resources.MEMORY_ENV)
     share = f"{int(memory) / resources.GIB:.1f} GiB for DuckDB in each process" if memory else ""
@@ -183,7 +188,6 @@ def _section_of(executed: Path, running: bool = False) -> str:
 
 def run_key(params: Params) -> str:
     """A short name for a run's parameters (all but build_dir)."""
-    import hashlib
 
     # where a run writes and how much memory it may take do not change what it finds
     values = {
@@ -226,7 +230,6 @@ NEED_EXTRAS = ("04-", "05-", "06-")
 def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
     """Build the three revisions in this one process (dbt is imported once), so that each
     notebook finds its builds ready and reuses them. One progress line per build."""
-    from fanout.incident import warehouse
 
     builds = {}
     for rev in warehouse.REVISIONS:
@@ -239,8 +242,6 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
 
 def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, say) -> None:
     """What the NEED_EXTRAS notebooks read besides the builds (each made once, here)."""
-    from fanout.incident import history, warehouse
-    from fanout.incident.data import raw
 
     started = time.perf_counter()
     warehouse.run_tests(
@@ -283,8 +284,6 @@ def _execute_all(
     """Execute `notebooks`, `jobs` at a time; results in notebook order. After a failure no
     new notebook starts, the running ones finish, and the first failure (in notebook order)
     is raised."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
 
     total = len(notebooks)
     failed = threading.Event()
@@ -334,7 +333,6 @@ def run(
     `<build_dir>/workbook` and `<build_dir>/report` then point at the latest complete run.
     Two runs of the same parameters take turns; runs of different parameters do not meet.
     """
-    from fanout.incident import resources, timeline
 
     timeline.check(params)  # the same checks as each notebook's first cell, before any work
     share = resources.share(params, max(1, jobs), params.build_path(project_root()))
@@ -344,11 +342,6 @@ def run(
 
 
 def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
-    import threading
-
-    from fanout.incident.data.generate import dataset_dir
-    from fanout.incident.paths import clean_stale, locked, point_link, swap_into_place
-    from fanout.incident.report import write_report
 
     lock, say_one = threading.Lock(), say
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from fanout.errors import DataError
 
@@ -85,7 +86,6 @@ def parse_relation(text: str, where: str, dialect: str = "duckdb") -> exp.Table:
     ...
     fanout.errors.DataError: model x: relation_name '"shop"."main"."x"; drop table y; --' is not a table name
     """  # noqa: E501
-    from sqlglot.errors import SqlglotError
 
     shown = text if len(text) <= 120 else text[:117] + "..."
     refused = DataError(f"{where}: relation_name {shown!r} is not a table name")
@@ -185,7 +185,7 @@ def check(
     examples: int = 5,
 ) -> GrainReport:
     """Check that `relation` (a table name, or a query) is one row per `key` on `con`."""
-    import duckdb
+    import duckdb  # lazy: lint imports this module (table_ref) and never queries
 
     key = tuple(key)
     label = name or (relation if isinstance(relation, str) else "query")

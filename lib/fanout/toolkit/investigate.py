@@ -10,6 +10,7 @@ that keeps `order_id` from `raw_orders` is expected to stay one row per `order_i
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,13 +21,13 @@ from sqlglot import exp
 
 from fanout.errors import DataError
 from fanout.toolkit import grain, lineage
+from fanout.toolkit.lineage.grains import _FILE_READERS, _function_name
 from fanout.toolkit.lineage.manifest import read as read_manifest
 
 __all__ = [
     "Introduced",
     "Investigation",
     "Step",
-    "incident_history",
     "introduced_by",
     "relation",
     "walk",
@@ -73,7 +74,6 @@ class Investigation:
 def _upstream_models(graph: lineage.Graph, symptom: lineage.Node) -> list[lineage.Node]:
     """The symptom and the models above it, parents before children (ties by name): Kahn's
     algorithm with a heap, n log n in the number of models, no recursion."""
-    import heapq
 
     kinds = ("model", "snapshot")
     seen: dict[str, lineage.Node] = {}
@@ -227,7 +227,6 @@ def walk(
 def _parent_relation(node: lineage.Node) -> exp.Table:
     """A parent's table, or the file reader of a source read in place (dbt-duckdb's
     external_location: `read_csv('...')`), counted as it is; any other function is refused."""
-    from fanout.toolkit.lineage.grains import _FILE_READERS, _function_name
 
     table = grain.parse_relation(node.relation_name or "", node.label)
     if not isinstance(table.this, exp.Func):
@@ -256,14 +255,3 @@ def introduced_by(
             found = deploy
         previous = current
     return found
-
-
-def incident_history(params) -> list[tuple[Introduced, Path]]:
-    """The incident's deploys (data/incident/deploys.csv) with their revisions' folders."""
-    from fanout.incident import timeline
-    from fanout.incident.paths import warehouse_dir
-
-    return [
-        (Introduced(d.revision, d.pr, d.title, d.at), warehouse_dir() / d.revision)
-        for d in timeline.deploys(params)
-    ]

@@ -32,7 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fanout.errors import FanoutError, ParameterError
+from fanout.errors import FanoutError, NotebookError, ParameterError
+from fanout.incident.data import raw
+from fanout.incident.data.generate import generate
+from fanout.incident.params import PROTECTED, Params
+from fanout.incident.paths import clean_stale, project_root, swap_into_place
+from fanout.incident.workbook import execute
 from fanout.training.exercises import (
     EXERCISES,
     Seat,
@@ -82,7 +87,6 @@ class SeatSpec:
     mean_items_per_order: float
 
     def params(self):
-        from fanout.incident.params import Params
 
         pr = dt.datetime.combine(self.start_date + dt.timedelta(days=self.days - 2), dt.time(14, 5))
         return Params.from_mapping(
@@ -182,7 +186,6 @@ def seat_specs(seats: str, session_seed: int = DEFAULT_SESSION_SEED) -> list[Sea
 def expected_answers(data_dir: Path) -> dict[str, Any]:
     """A seat's expected answers, computed with DuckDB straight from its raw files (no dbt):
     what the enrichment's join does to stg_orders and to the dashboard."""
-    from fanout.incident.data import raw
 
     con = raw.connect(data_dir)
     orders, items, finance, dashboard, multi = con.execute(
@@ -304,7 +307,6 @@ in JupyterLab from this folder (the notebooks read `data/` and `project/`, and b
 
 
 def notebooks_dir() -> Path:
-    from fanout.incident.paths import project_root
 
     return project_root() / "notebooks" / "training"
 
@@ -342,8 +344,6 @@ class Prepared:
 
 
 def _check_out(out: Path) -> None:
-    from fanout.incident.params import PROTECTED
-    from fanout.incident.paths import project_root
 
     root = project_root()
     for protected in PROTECTED:
@@ -367,8 +367,6 @@ def prepare(
     """Prepare a session folder: one seat per trainee and the trainer sheet (see the module
     docstring). Everything is checked before anything is written; the folder is made under a
     temporary name and renamed into place. The same arguments give the same bytes."""
-    from fanout.incident.data.generate import generate
-    from fanout.incident.paths import clean_stale, swap_into_place
 
     if isinstance(session_seed, bool) or not 0 <= session_seed < 2**32:
         raise ParameterError(f"--session-seed must be between 0 and {2**32 - 1}")
@@ -525,7 +523,6 @@ def grade(
 ) -> list[GradeRow]:
     """Execute each seat's notebooks (papermill) into `out` (default: FOLDER/graded/<seat>/)
     and read their self-check results. The seats' files are read, never written."""
-    from fanout.incident.workbook import execute
 
     folder = Path(folder).resolve()
     session = _session(folder)
@@ -571,7 +568,6 @@ def grade(
 
 
 def _grade_one(entry, seat_dir: Path, graded: Path, stem: str, exercise: str, values, execute):
-    from fanout.errors import NotebookError
 
     notebook = seat_dir / f"{stem}.ipynb"
     row = {"seat": entry["folder"], "name": entry.get("name", ""), "exercise": exercise}

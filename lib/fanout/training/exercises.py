@@ -25,7 +25,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from fanout.errors import BuildError, DataError
+from fanout.incident import warehouse
+from fanout.incident.data import raw, validate
+from fanout.incident.paths import default_data_dir, project_root, warehouse_dir
+from fanout.incident.report import outputs
+from fanout.toolkit import grain, investigate, lineage, reconcile
 
 __all__ = [
     "EXERCISES",
@@ -256,7 +263,6 @@ def _number(exercise: str) -> int:
 
 def results(notebook: str | Path) -> list[dict[str, Any]]:
     """The self-check results an executed notebook shows, in order."""
-    from fanout.incident.report import outputs
 
     return outputs(notebook, RESULT_MIME)
 
@@ -276,15 +282,12 @@ class Seat:
     def build(self, revision: str | Path):
         """A revision of the incident (`enrichment`, `fix`) or a project folder, built (or
         reused) on the seat's data."""
-        from fanout.incident import warehouse
 
         return warehouse.build(revision, self.data_dir, self.build_dir)
 
     def connect(self, **builds):
         """An in-memory DuckDB session: the seat's raw tables as views, and each build
         attached read-only under its keyword (`seat.connect(enrichment=build)`)."""
-        from fanout.incident import warehouse
-        from fanout.incident.data import raw
 
         con = raw.connect(self.data_dir)
         for alias, built in builds.items():
@@ -296,8 +299,6 @@ def open_seat(data_dir: str = "", project_dir: str = "", build_dir: str = "") ->
     """The seat a notebook runs at, from its parameters; relative paths are taken from the
     current folder (the notebook's). Empty values give a demo seat: the committed dataset,
     the enrichment revision itself (read-only: nothing to answer) and `build/training-demo`."""
-    from fanout.incident.data import validate
-    from fanout.incident.paths import default_data_dir, project_root, warehouse_dir
 
     demo = not (data_dir or project_dir or build_dir)
     data = Path(data_dir).resolve() if data_dir else default_data_dir()
@@ -310,7 +311,6 @@ def open_seat(data_dir: str = "", project_dir: str = "", build_dir: str = "") ->
 
 
 def _pristine() -> Path:
-    from fanout.incident.paths import warehouse_dir
 
     return warehouse_dir() / "enrichment"
 
@@ -345,7 +345,6 @@ def _blank(value: Any) -> bool:
 
 
 def _dashboard_and_finance(con) -> tuple[Decimal, Decimal]:
-    from fanout.toolkit import reconcile
 
     rec = reconcile.daily(con, f"enrichment.{SYMPTOM}", "finance_daily_revenue")
     return rec.mart_total, rec.finance_total
@@ -355,8 +354,6 @@ def answers(seat: Seat) -> dict[str, Any]:
     """Exercise 1's answers measured on the seat's enrichment build: the first model whose
     grain broke (the root-cause walk from the dashboard's mart), its key, the inflation
     factor, and the plain mean of line items per order (the tempting wrong factor)."""
-    from fanout.incident import warehouse
-    from fanout.toolkit import investigate
 
     enrichment = seat.build("enrichment")
     with warehouse.connect(enrichment) as db:
@@ -378,7 +375,6 @@ def answers(seat: Seat) -> dict[str, Any]:
 def check_find(seat: Seat, broken_model: Any, grain: Any, inflation_factor: Any) -> Result:
     """Exercise 1: the model whose grain broke, the key it should be unique on, and the
     inflation factor (dashboard / finance), against the seat's enrichment build."""
-    from fanout.toolkit import lineage
 
     truth = answers(seat)
     graph = lineage.load(seat.build("enrichment").manifest_path)
@@ -449,8 +445,6 @@ def _singular_tests(project: Path) -> list[Path]:
 def check_grain_test(seat: Seat) -> Result:
     """Exercise 2: the seat's singular tests, run on the enrichment build (one must fail,
     on the model whose grain broke) and on the fix's build (it must pass)."""
-    from fanout.incident import warehouse
-    from fanout.toolkit import grain
 
     name = "a grain test that fails on the bug and passes on the fix"
     found = _singular_tests(seat.project_dir)
@@ -519,7 +513,6 @@ def _judge_test(on_bug, on_fix, duplicated: int) -> tuple[int, Check]:
 
 def check_fix(seat: Seat) -> Result:
     """Exercise 3: the seat's project, rebuilt on its data, checked model by model."""
-    from fanout.toolkit import lineage
 
     project = seat.project_dir
     if _models(project) == _models(_pristine()):
@@ -554,7 +547,6 @@ def _model_built(name: str, status: Mapping[str, Any], built_results=()) -> Chec
 
 
 def _staging_checks(project: Path, status, graph, con):
-    from fanout.toolkit import grain
 
     yield (c := _model_built("stg_orders", status))
     if not c.passed:
@@ -591,7 +583,6 @@ def _columns(con, relation: str) -> set[str]:
 
 
 def _mart_checks(project: Path, built, status, con) -> list[Check]:
-    from fanout.toolkit import grain, reconcile
 
     checks = [_model_built(m, status, built.results) for m in ("fct_orders", SYMPTOM)]
     if not all(c.passed for c in checks):
@@ -647,9 +638,6 @@ def _mart_checks(project: Path, built, status, con) -> list[Check]:
 
 def symptom(seat: Seat, enrichment, days: int = 7):
     """What finance saw: the dashboard's revenue against finance's, for the first days."""
-    import pandas as pd
-
-    from fanout.toolkit import reconcile
 
     rec = reconcile.daily(
         seat.connect(enrichment=enrichment), f"enrichment.{SYMPTOM}", "finance_daily_revenue"
@@ -665,9 +653,6 @@ def symptom(seat: Seat, enrichment, days: int = 7):
 
 def lineage_table(manifest_path: str | Path):
     """Every model, source and exposure of a manifest with what it reads and what reads it."""
-    import pandas as pd
-
-    from fanout.toolkit import lineage
 
     graph = lineage.load(manifest_path)
     rows = []

@@ -26,15 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from fanout.errors import DataError
-from fanout.incident.data.raw import CHECKSUMS, FORMATS, TABLES, write_checksums
-from fanout.incident.params import GENERATOR_VERSION, Params
-from fanout.incident.paths import clean_stale
+from fanout.incident.data.raw import CHECKSUMS, DATASET_INFO, FORMATS, TABLES, write_checksums
+from fanout.incident.params import GENERATOR_VERSION, PROTECTED, Params
+from fanout.incident.paths import clean_stale, default_data_dir, project_root
 
-__all__ = ["DATASET_INFO", "Generated", "generate", "order_counts"]
+__all__ = ["Generated", "generate", "order_counts"]
 
-DATASET_INFO = "dataset.json"
 # Relative order volume Monday..Sunday, and daily growth: a shop busier late in the week.
 WEEKDAY_FACTORS = np.array([0.95, 0.97, 1.0, 1.05, 1.18, 0.98, 0.87])
 DAILY_GROWTH = 0.003
@@ -167,13 +168,9 @@ class _Writer:
 
     def __init__(self, path: Path, schema: pa.Schema, fmt: str):
         if fmt == "csv":
-            import pyarrow.csv as pcsv
-
             options = pcsv.WriteOptions(quoting_style="none", quoting_header="none")
             self._writer = pcsv.CSVWriter(str(path), schema, write_options=options)
         else:
-            import pyarrow.parquet as pq
-
             # Dictionary encoding where values repeat; delta encoding for ascending keys and
             # times (on those a dictionary is tried, then abandoned, for nothing); money as
             # INT64 decimals. About 40% less writing time and a third smaller than defaults.
@@ -290,8 +287,6 @@ def generate(
 def _check_out(params: Params, out_dir: Path, fmt: str, committed: bool) -> None:
     """Refuse to write the committed dataset without `committed`, and anything else among
     the project's sources."""
-    from fanout.incident.params import PROTECTED
-    from fanout.incident.paths import default_data_dir, project_root
 
     try:
         root = project_root()
@@ -342,60 +337,3 @@ def _write_finance(params: Params, revenue: np.ndarray, path: Path, fmt: str) ->
     writer = _Writer(path, table.schema, fmt)
     writer.write(table)
     writer.close()
-
-
-def dataset_dir(
-    params: Params, *, fmt: str | None = None, progress=None, check: bool = True
-) -> Path:
-    """The raw data for `params`, validated (`fanout.incident.data.validate`, once per content):
-    `params.data_dir` when set; the committed dataset for the default parameters; else a
-    dataset generated once under `<build_dir>/data/<key>-<format>/` and reused afterwards.
-    The format is `params.raw_format` unless `fmt` says otherwise."""
-    from fanout.incident.data import validate
-    from fanout.incident.paths import default_data_dir, locked, project_root
-
-    fmt = fmt or params.raw_format
-    build = params.build_path(project_root())
-    if params.data_dir:
-        folder = Path(params.data_dir).expanduser().resolve()
-    elif params.is_default_dataset() and fmt == "csv":
-        folder = default_data_dir()
-        check_committed(folder)
-    else:
-        folder = build / "data" / f"{params.dataset_key()}-{fmt}"
-        with locked(folder.parent / f".{folder.name}.lock"):
-            clean_stale(folder.parent, prefix=f".{folder.name}.")  # a killed generation's
-            if not (folder / CHECKSUMS).exists():
-                generate(params, folder, fmt=fmt, overwrite=True, progress=progress)
-    return validate.require(folder, cache_dir=build / "validated") if check else folder
-
-
-def check_committed(folder: Path) -> None:
-    """The committed dataset must be the default parameters' and match its checksums:
-    otherwise a default run would use other data without a word."""
-    from fanout import bounded
-    from fanout.incident.data.raw import verify_checksums
-
-    try:
-        text = bounded.read_text(folder / DATASET_INFO, "dataset record", "FANOUT_MAX_TEXT_BYTES")
-        info = json.loads(text)
-        params = info.get("params") if isinstance(info, dict) else None
-    except (DataError, ValueError):
-        params = None
-    default = Params().dataset()
-    if params != default:
-        changed = (
-            ", ".join(f"{k}={params.get(k)!r}" for k in default if params.get(k) != default[k])
-            if isinstance(params, dict)
-            else f"no readable {DATASET_INFO}"
-        )
-        raise DataError(
-            f"{folder} no longer holds the committed default dataset ({changed}): restore it "
-            "with `git checkout -- data/raw` or `make data`"
-        )
-    changed_files = verify_checksums(folder)
-    if changed_files:
-        raise DataError(
-            f"{folder} no longer matches its checksums ({', '.join(changed_files)} changed): "
-            "restore it with `git checkout -- data/raw` or `make data`"
-        )

@@ -7,13 +7,18 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from fanout.errors import DataError
+from fanout.incident import resources
 
 __all__ = [
     "CHECKSUMS",
+    "DATASET_INFO",
     "FORMATS",
     "TABLES",
     "connect",
+    "dataset_digest",
     "detect_format",
     "file_digest",
     "quiet",
@@ -24,6 +29,7 @@ __all__ = [
 
 FORMATS = ("csv", "parquet")
 CHECKSUMS = "checksums.sha256"
+DATASET_INFO = "dataset.json"
 
 
 @dataclass(frozen=True)
@@ -142,11 +148,9 @@ def verify_checksums(data_dir: str | Path) -> list[str]:
 def quiet(con):
     """Turn DuckDB's progress bar off (it floods logs); a Jupyter kernel without ipywidgets
     refuses the setting, and shows no bar there anyway."""
-    import duckdb
 
     with contextlib.suppress(duckdb.Error):
         con.execute("set enable_progress_bar = false")
-    from fanout.incident import resources
 
     resources.configure(con)  # the run's memory share and spill folder, when one is set
     return con
@@ -158,10 +162,26 @@ def connect(data_dir: str | Path | None):
 
     The files are read in place, with their declared types; nothing is copied or written.
     """
-    import duckdb
 
     con = quiet(duckdb.connect())
     if data_dir is not None:
         for name in TABLES:
             con.execute(f'create view "{name}" as {read_sql(data_dir, name)}')
     return con
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def dataset_digest(data_dir: Path) -> str:
+    """A digest of the raw files' content (cached per file size and mtime in this process)."""
+    fmt = detect_format(data_dir)
+    h = hashlib.sha256(fmt.encode())
+    for table in TABLES.values():
+        path = table.file(data_dir, fmt)
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = file_digest(path)
+        h.update(_DIGESTS[key].encode())
+    return h.hexdigest()

@@ -9,15 +9,21 @@ structure is broken is not checked further. Everything is aggregated in DuckDB.
 
 from __future__ import annotations
 
+import csv
 import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from fanout import bounded
 from fanout.errors import DataError
 from fanout.incident.data import raw
+from fanout.incident.data.raw import dataset_digest
 
 __all__ = ["InvalidData", "Problem", "check", "require", "require_input"]
 
@@ -107,7 +113,6 @@ class _Unreadable(Exception):
 
 def _csv_header(path: Path) -> list[str]:
     """The column names on the first line of a CSV file, read within FANOUT_MAX_LINE_BYTES."""
-    import csv
 
     limit = bounded.limit("FANOUT_MAX_LINE_BYTES")
     try:
@@ -131,7 +136,6 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _parquet_schema(path: Path):
-    import pyarrow.parquet as pq
 
     try:
         return pq.read_schema(path)
@@ -197,7 +201,6 @@ def _csv_view(con, path: Path, table: raw.Table, header: list[str]) -> list[Prob
 
 def _arrow_fits(arrow_type, kind: str) -> bool:
     """Whether a Parquet column's type holds the declared DuckDB type's values exactly."""
-    import pyarrow as pa
 
     t = arrow_type
     if pa.types.is_dictionary(t):
@@ -323,7 +326,6 @@ def _count_rule(con, file: str, rule: str, sql: str) -> list[Problem]:
 
 def check(data_dir: str | Path) -> list[Problem]:
     """Every validation problem of the raw data in `data_dir` (empty: valid)."""
-    import duckdb
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -474,7 +476,6 @@ def require(data_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
     With `cache_dir`, a dataset found valid once is not checked again while its files'
     content is unchanged (the marker is named by the content's digest).
     """
-    from fanout.incident.warehouse import dataset_digest
 
     data_dir = Path(data_dir)
     marker = None

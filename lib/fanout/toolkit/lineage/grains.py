@@ -22,6 +22,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from fanout.toolkit.grain import table_ref
 from fanout.toolkit.lineage.manifest import Graph, Node
 from fanout.toolkit.lineage.sql import _arg, _parse, _strip, _Unreadable
 
@@ -161,7 +162,6 @@ def measure(
 ) -> dict[str, Found]:
     """The key-named columns unique on the data of each source and seed with no stated
     grain, one SQL pass each (DuckDB, the build attached as `catalog`)."""
-    from fanout.toolkit.grain import table_ref
 
     found: dict[str, Found] = {}
     for node in sorted(graph.nodes.values(), key=lambda n: n.unique_id):

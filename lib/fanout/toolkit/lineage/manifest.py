@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -445,7 +446,6 @@ def schema_version(manifest: Mapping[str, Any]) -> int | None:
 
 def _check_version(manifest: Mapping[str, Any], where: str) -> None:
     """Refuse a schema older than v4; warn on a newer one than v12, or on none named."""
-    import warnings
 
     low, high = SCHEMA_VERSIONS
     version = schema_version(manifest)

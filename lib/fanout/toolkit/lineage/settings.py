@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fanout import bounded
 from fanout.errors import DataError
 
 __all__ = ["Settings"]
@@ -109,7 +110,6 @@ class Settings:
     @classmethod
     def from_project(cls, path: str | Path) -> Settings:
         """Settings from a `dbt_project.yml` (its `vars`)."""
-        from fanout import bounded
 
         path = Path(path)
         project = bounded.load_yaml(path, "dbt project file")
