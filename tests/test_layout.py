@@ -154,7 +154,7 @@ def _top_level(imported: str) -> str:
 @pytest.mark.parametrize("module", sorted(set(MODULES) - LAZY_MODULES))
 def test_imports_are_at_the_top_but_for_slow_third_party_ones_each_with_its_reason(module):
     lines = MODULES[module].read_text().splitlines()
-    wrong, previous_end = [], -1
+    wrong, previous_end, group_start = [], -1, 0
     for stmt, imported, local in _imports(module):
         if not local:
             continue
@@ -163,7 +163,8 @@ def test_imports_are_at_the_top_but_for_slow_third_party_ones_each_with_its_reas
             wrong.append(f"line {stmt.lineno}: {imported} inside a function")
             continue
         # the reason: a comment on the statement, or on the line above its group of imports
-        group_start = stmt.lineno if stmt.lineno > previous_end + 1 else group_start  # noqa: F821
+        if stmt.lineno > previous_end + 1:
+            group_start = stmt.lineno
         said = lines[group_start - 2 : stmt.end_lineno]
         if not any("#" in line for line in said):
             wrong.append(f"line {stmt.lineno}: {imported} is lazy without a reason")
