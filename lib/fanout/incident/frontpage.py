@@ -178,7 +178,7 @@ def _summary(doc, found, links) -> str:
 def _timeline(doc, found, links, charts) -> str:
     try:
         steps = postmortem.timeline_rows(found)
-    except postmortem._Missing as missing:
+    except postmortem.Missing as missing:
         return f"<p>Not computed in this run: notebook {missing} did not run.</p>"
     rows = [
         (html.escape(label), html.escape(at), _md(event), _evidence(e, links))
