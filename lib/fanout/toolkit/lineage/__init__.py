@@ -26,7 +26,7 @@ no set of selected columns is unique: i.item_id is not selected
 
 from fanout.toolkit.lineage.impact import Impact, downstream, render_tree
 from fanout.toolkit.lineage.infer import infer_grain
-from fanout.toolkit.lineage.manifest import Graph, ManifestWarning, Node, load
+from fanout.toolkit.lineage.manifest import Graph, Node, load
 from fanout.toolkit.lineage.predict import check, found_grains, predict
 from fanout.toolkit.lineage.results import FanOut, Grain, InflatedSum, Prediction
 from fanout.toolkit.lineage.rules import (
@@ -43,6 +43,7 @@ from fanout.toolkit.lineage.rules import (
     staging_reads_model,
     staging_reads_staging,
 )
+from fanout.toolkit.lineage.schema import ManifestWarning
 from fanout.toolkit.lineage.settings import Settings
 
 __all__ = [
