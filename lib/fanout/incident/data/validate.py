@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +23,9 @@ from fanout import bounded
 from fanout.errors import DataError
 from fanout.incident.data import raw
 from fanout.incident.data.raw import dataset_digest
+from fanout.incident.data.rules import CONTENT_RULES, EXAMPLES, Problem, _rows
 
 __all__ = ["InvalidData", "Problem", "check", "require", "require_input"]
-
-EXAMPLES = 3
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One rule broken in one file: how many rows, and a few of them."""
-
-    file: str
-    rule: str
-    count: int
-    examples: tuple[dict[str, Any], ...] = field(default=())
-
-    def __str__(self) -> str:
-        shown = "; ".join(
-            ", ".join(f"{k}={v}" for k, v in e.items()) for e in self.examples[:EXAMPLES]
-        )
-        rows = "row" if self.count == 1 else "rows"
-        return f"{self.file}: {self.rule}: {self.count:,} {rows}" + (
-            f" (e.g. {shown})" if shown else ""
-        )
 
 
 class InvalidData(DataError):
@@ -63,12 +42,6 @@ class InvalidData(DataError):
 
 def _lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
-
-
-def _rows(con, sql: str, params=None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _structure(data_dir: Path, fmt: str, table: raw.Table) -> tuple[list[Problem], list[str]]:
@@ -317,15 +290,9 @@ def _typed_view(con, table: raw.Table, file: str) -> list[Problem]:
     return problems
 
 
-def _count_rule(con, file: str, rule: str, sql: str) -> list[Problem]:
-    (n,) = con.execute(f"select count(*) from ({sql})").fetchall()[0]
-    if not n:
-        return []
-    return [Problem(file, rule, n, tuple(_rows(con, f"{sql} limit {EXAMPLES}")))]
-
-
 def check(data_dir: str | Path) -> list[Problem]:
-    """Every validation problem of the raw data in `data_dir` (empty: valid)."""
+    """Every validation problem of the raw data in `data_dir` (empty: valid): the structure
+    of each file first, then each of `CONTENT_RULES` whose tables are intact."""
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -350,122 +317,10 @@ def check(data_dir: str | Path) -> list[Problem]:
                 structure = _parquet_view(con, path, table)
         problems += structure
         ok[table.name] = not structure  # content rules need the file's structure intact
-    ext = f".{fmt}"
-    o, i, f = "raw_orders" + ext, "raw_order_items" + ext, "finance_daily_revenue" + ext
-    if ok["raw_orders"]:
-        # A dataset with no orders has nothing to show: every figure would be empty.
-        (orders,) = con.execute("select count(*) from t_raw_orders").fetchall()[0]
-        if not orders:
-            problems.append(Problem(o, "no orders (the file has its header only)", 1))
-        problems += _count_rule(
-            con,
-            o,
-            "null order_id",
-            "select line from t_raw_orders where order_id is null order by line",
-        )
-        problems += _count_rule(
-            con,
-            o,
-            "duplicate order_id",
-            (
-                "select order_id, count(*) as copies, min(line) as first_line from t_raw_orders "
-                "where order_id is not null group by order_id having count(*) > 1 order by order_id"
-            ),
-        )
-        problems += _count_rule(
-            con,
-            o,
-            "null ordered_at or amount",
-            (
-                "select line, order_id from t_raw_orders "
-                "where ordered_at is null or amount is null order by line"
-            ),
-        )
-    if ok["raw_order_items"]:
-        problems += _count_rule(
-            con,
-            i,
-            "null order_item_id or order_id",
-            (
-                "select line from t_raw_order_items "
-                "where order_item_id is null or order_id is null order by line"
-            ),
-        )
-        problems += _count_rule(
-            con,
-            i,
-            "duplicate order_item_id",
-            (
-                "select order_item_id, count(*) as copies from t_raw_order_items "
-                "where order_item_id is not null group by 1 having count(*) > 1 order by 1"
-            ),
-        )
-        problems += _count_rule(
-            con,
-            i,
-            "non-positive quantity or unit_price",
-            (
-                "select line, order_item_id, quantity, unit_price from t_raw_order_items "
-                "where quantity <= 0 or unit_price <= 0 or quantity is null or unit_price is null "
-                "order by line"
-            ),
-        )
-    if ok["raw_orders"] and ok["raw_order_items"]:
-        problems += _count_rule(
-            con,
-            i,
-            "line items whose order does not exist",
-            (
-                "select i.line, i.order_item_id, i.order_id from t_raw_order_items i "
-                "anti join t_raw_orders o on i.order_id = o.order_id "
-                "where i.order_id is not null order by i.line"
-            ),
-        )
-        problems += _count_rule(
-            con,
-            o,
-            "orders without line items",
-            (
-                "select o.line, o.order_id from t_raw_orders o "
-                "anti join t_raw_order_items i on i.order_id = o.order_id "
-                "where o.order_id is not null order by o.line"
-            ),
-        )
-        problems += _count_rule(
-            con,
-            o,
-            "amount differs from the sum of the line totals",
-            (
-                "with totals as (select order_id, sum(quantity * unit_price) as line_total "
-                "from t_raw_order_items group by order_id) "
-                "select o.line, o.order_id, o.amount, totals.line_total from t_raw_orders o "
-                "join totals on o.order_id = totals.order_id "
-                "where o.amount <> totals.line_total order by o.line"
-            ),
-        )
-    if ok["finance_daily_revenue"]:
-        problems += _count_rule(
-            con,
-            f,
-            "duplicate or null revenue_date",
-            (
-                "select revenue_date, count(*) as copies from t_finance_daily_revenue "
-                "group by 1 having count(*) > 1 or revenue_date is null order by 1"
-            ),
-        )
-        if ok["raw_orders"]:
-            problems += _count_rule(
-                con,
-                f,
-                "finance days missing",
-                (
-                    "select distinct cast(o.ordered_at as date) as revenue_date "
-                    "from t_raw_orders o "
-                    "anti join t_finance_daily_revenue f "
-                    "on cast(o.ordered_at as date) = f.revenue_date "
-                    "where o.ordered_at is not null order by 1"
-                ),
-            )
+    files = {name: f"{name}.{fmt}" for name in raw.TABLES}
+    for rule in CONTENT_RULES:
+        if all(ok[name] for name in rule.needs):  # type: ignore[attr-defined]
+            problems += rule(con, files)
     con.close()
     return problems
 
