@@ -44,6 +44,18 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _finish(fig: Figure, axes: Sequence, xlabel: str, *, money=(), grid: str = "both") -> Figure:
+    """The tail the dated charts share: the x label and the dates on the bottom axes, money
+    on the axes in `money`, and a light grid (`grid`: "both", "x" or "y") on every axes."""
+    axes[-1].set_xlabel(xlabel)
+    for ax in money:
+        money_axis(ax)
+    _date_axis(axes[-1])
+    for ax in axes:
+        ax.grid(axis=grid, alpha=0.3)
+    return fig
+
+
 def _figure(rows: int = 1, height: float = 3.6) -> tuple[Figure, Sequence]:
     fig, axes = plt.subplots(
         rows, 1, figsize=(10, height * rows), sharex=rows > 1, layout="constrained"
@@ -60,12 +72,7 @@ def daily_orders_and_revenue(dates, orders, revenue) -> Figure:
     bottom.plot(dates, [float(r) for r in revenue], color=COLORS["finance"], marker=".")
     bottom.set_title("Revenue per day, as the finance system books it (finance_daily_revenue)")
     bottom.set_ylabel(f"revenue ({CURRENCY})")
-    bottom.set_xlabel("order date")
-    money_axis(bottom)
-    _date_axis(bottom)
-    for ax in (top, bottom):
-        ax.grid(axis="y", alpha=0.3)
-    return fig
+    return _finish(fig, (top, bottom), "order date", money=(bottom,), grid="y")
 
 
 def items_per_order(items: Sequence[int], orders: Sequence[int], revenue_share=None) -> Figure:
@@ -123,13 +130,9 @@ def dashboard_vs_finance(
     bottom.axhline(1.0, color=COLORS["finance"], linewidth=1, label="no inflation: 1x")
     bottom.set_title("Dashboard / finance, per day")
     bottom.set_ylabel("ratio (x)")
-    bottom.set_xlabel("revenue date")
     bottom.set_ylim(0, max([*daily_ratio, ratio]) * 1.15)
     bottom.legend(loc="lower left")
-    _date_axis(bottom)
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-    return fig
+    return _finish(fig, (top, bottom), "revenue date")
 
 
 def grain_comparison(labels: Sequence[str], rows: Sequence[int], keys: Sequence[int]) -> Figure:
@@ -278,12 +281,7 @@ def before_and_after(
     bottom.bar(dates, overstated, color=COLORS["dashboard"], width=0.8)
     bottom.set_title("Overstated by, per day (shown minus true)")
     bottom.set_ylabel(f"{CURRENCY}")
-    bottom.set_xlabel("revenue date")
-    money_axis(bottom)
-    _date_axis(bottom)
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-    return fig
+    return _finish(fig, (top, bottom), "revenue date", money=(bottom,))
 
 
 def row_count_trends(history, deploys, models: Sequence[str], title: str = "every build") -> Figure:
@@ -361,13 +359,11 @@ def row_count_trends(history, deploys, models: Sequence[str], title: str = "ever
     bottom.set_title("Runtime: the revenue query on each build's data, and the models' run time")
     bottom.set_ylabel("milliseconds")
     bottom.set_ylim(0, None)
-    bottom.set_xlabel("build time")
     start, end = history["built_at"].min(), history["built_at"].max()
     shown = [(at, label) for at, label in deploys if start <= at <= end]
     for ax in (top, middle, bottom):
         for at, _label in shown:
             ax.axvline(at, color=COLORS["dashboard"], linestyle="--", linewidth=1)
-        ax.grid(alpha=0.3)
     for i, (at, label) in enumerate(shown):
         middle.annotate(
             f"deploy: {label}",
@@ -382,8 +378,7 @@ def row_count_trends(history, deploys, models: Sequence[str], title: str = "ever
         )
     top.legend(loc="upper left", fontsize=7, ncols=2)
     middle.legend(loc="center left", fontsize=7)
-    _date_axis(bottom)
-    return fig
+    return _finish(fig, (top, middle, bottom), "build time")
 
 
 def detector_replay(
@@ -469,9 +464,5 @@ def anomalies(times, values, flagged_at, expected=None, title: str = "") -> Figu
         )
     ax.set_title(title)
     ax.set_ylabel(f"revenue ({CURRENCY})")
-    ax.set_xlabel("build time")
-    money_axis(ax)
-    _date_axis(ax)
     ax.legend(loc="upper left")
-    ax.grid(alpha=0.3)
-    return fig
+    return _finish(fig, (ax,), "build time", money=(ax,))
