@@ -36,7 +36,7 @@ def test_scale_presets_give_their_advertised_size(preset, orders, fmt):
     # the timeline fits the data: the same check every notebook makes first
     from fanout.incident import timeline
 
-    timeline.check(params)
+    timeline.require(params)
 
 
 def test_the_default_preset_is_the_default():

@@ -104,7 +104,7 @@ def test_the_measures_follow_the_parameters():
 )
 def test_an_impossible_incident_is_refused_in_one_sentence(values, message):
     with pytest.raises(ParameterError) as err:
-        timeline.check(Params.from_mapping(values))
+        timeline.require(Params.from_mapping(values))
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
 
@@ -136,5 +136,5 @@ def test_the_last_step_may_end_on_the_last_day_of_data():
     params = Params.from_mapping(
         start_date="2026-10-01", days=28, fix_deployed_at="2026-10-28T23:40:00"
     )
-    timeline.check(params)  # 23:55 on the last day: inside
+    timeline.require(params)  # 23:55 on the last day: inside
     assert timeline.data_window(params)[1] == dt.datetime(2026, 10, 29)

@@ -94,7 +94,7 @@ def live_build(params: Params, at: dt.datetime) -> BuildPoint:
     """The build whose tables were live at `at`: the last one at or before it."""
     points = [p for p in build_points(params) if p.at <= at]
     if not points:
-        raise ValueError(f"no build before {at}")  # timeline.check rules this out
+        raise ValueError(f"no build before {at}")  # timeline.require rules this out
     return points[-1]
 
 

@@ -62,7 +62,7 @@ def parameters(namespace: Mapping[str, Any]) -> Params:
     }
 
     params = Params.from_mapping(values)  # names that are not parameters are reported there
-    timeline.check(params)
+    timeline.require(params)
     _memory_share(params)
     _display_options()
     _show_parameters(params)

@@ -29,13 +29,13 @@ __all__ = [
     "Event",
     "Metric",
     "Span",
-    "check",
     "dashboards",
     "data_window",
     "deploys",
     "events",
     "history_for",
     "incident_history",
+    "require",
     "revision_at",
     "spans",
 ]
@@ -179,7 +179,7 @@ def data_window(params: Params) -> tuple[dt.datetime, dt.datetime]:
     return first_build, end
 
 
-def check(params: Params) -> None:
+def require(params: Params) -> None:
     """The incident must fit the data and keep the postmortem's order; one sentence if not."""
     steps = events(params)
     for before, after in itertools.pairwise(steps):

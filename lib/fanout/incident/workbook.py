@@ -334,7 +334,7 @@ def run(
     Two runs of the same parameters take turns; runs of different parameters do not meet.
     """
 
-    timeline.check(params)  # the same checks as each notebook's first cell, before any work
+    timeline.require(params)  # the same checks as each notebook's first cell, before any work
     share = resources.share(params, max(1, jobs), params.build_path(project_root()))
     with share.applied():
         say(f"memory: {share.describe()}; DuckDB spills to {share.temp}")
