@@ -34,6 +34,7 @@ from typing import Any
 from fanout.errors import ParameterError
 from fanout.incident.data import raw
 from fanout.incident.data.generate import generate
+from fanout.incident.inflation import inflation
 from fanout.incident.params import PROTECTED, Params
 from fanout.incident.paths import clean_stale, project_root, swap_into_place
 from fanout.training.exercises.results import EXERCISES
@@ -171,24 +172,11 @@ def seat_specs(seats: str, session_seed: int = DEFAULT_SESSION_SEED) -> list[Sea
 
 def expected_answers(data_dir: Path) -> dict[str, Any]:
     """A seat's expected answers, computed with DuckDB straight from its raw files (no dbt):
-    what the enrichment's join does to stg_orders and to the dashboard."""
-
-    con = raw.connect(data_dir)
-    orders, items, finance, dashboard, multi = con.execute(
-        """
-        with per_order as (
-            select o.order_id, o.amount, count(i.order_item_id) as n_items
-            from raw_orders as o left join raw_order_items as i on o.order_id = i.order_id
-            group by o.order_id, o.amount
-        )
-        select
-            (select count(*) from raw_orders),
-            (select count(*) from raw_order_items),
-            (select sum(revenue) from finance_daily_revenue),
-            (select sum(amount * greatest(n_items, 1)) from per_order),
-            (select count(*) from per_order where n_items > 1)
-        """
-    ).fetchall()[0]
+    what the enrichment's join does to stg_orders and to the dashboard
+    (`fanout.incident.inflation`, as exercise 1's self-check measures it)."""
+    found = inflation(raw.connect(data_dir))
+    orders, items, finance = found.orders, found.line_items, found.finance
+    dashboard, multi = found.fanned_out, found.multi_item_orders
     return {
         "orders": orders,
         "line_items": items,

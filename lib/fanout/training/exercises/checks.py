@@ -17,6 +17,7 @@ from typing import Any
 
 from fanout.errors import BuildError, DataError
 from fanout.incident import warehouse
+from fanout.incident.inflation import inflation
 from fanout.toolkit import grain, investigate, lineage, reconcile
 from fanout.training.exercises.hints import HINTS
 from fanout.training.exercises.results import SYMPTOM, Check, Result
@@ -25,31 +26,22 @@ from fanout.training.exercises.seat import Seat, _blank, _models, _normalized, _
 __all__ = ["answers", "check_find", "check_fix", "check_grain_test"]
 
 
-def _dashboard_and_finance(con) -> tuple[Decimal, Decimal]:
-
-    rec = reconcile.daily(con, f"enrichment.{SYMPTOM}", "finance_daily_revenue")
-    return rec.mart_total, rec.finance_total
-
-
 def answers(seat: Seat) -> dict[str, Any]:
-    """Exercise 1's answers measured on the seat's enrichment build: the first model whose
-    grain broke (the root-cause walk from the dashboard's mart), its key, the inflation
-    factor, and the plain mean of line items per order (the tempting wrong factor)."""
+    """Exercise 1's answers on the seat: the first model whose grain broke (the root-cause
+    walk from the dashboard's mart, on the seat's enrichment build), its key, the inflation
+    factor, and the plain mean of line items per order (the tempting wrong factor), both
+    from the seat's raw data as the trainer sheet has them (`fanout.incident.inflation`)."""
 
     enrichment = seat.build("enrichment")
     with warehouse.connect(enrichment) as db:
         walked = investigate.walk(db, enrichment.manifest, SYMPTOM)
     root = walked.root_cause
-    con = seat.connect(enrichment=enrichment)
-    dashboard, finance = _dashboard_and_finance(con)
-    orders, items = con.execute(
-        "select (select count(*) from raw_orders), (select count(*) from raw_order_items)"
-    ).fetchall()[0]
+    found = inflation(seat.connect())
     return {
         "broken_model": root,
         "grain": list(next(s.key for s in walked.steps if s.model == root)),
-        "inflation_factor": float(dashboard / finance),
-        "mean_items_per_order": items / orders,
+        "inflation_factor": float(found.factor),
+        "mean_items_per_order": found.line_items / found.orders,
     }
 
 
