@@ -153,7 +153,6 @@ def _run_box(params, found: All) -> str:
 
 
 def _original(text: str) -> str:
-
     return f'<div class="original">{mistune.html(text)}</div>'
 
 
@@ -197,7 +196,6 @@ def _timeline(doc, found, links, charts) -> str:
 
 
 def _markdown_table(text: str) -> str:
-
     return mistune.create_markdown(plugins=["table"])(text)
 
 

@@ -192,7 +192,6 @@ def _identity(con, db: str) -> list:
 
 
 def _cached(cache: Path, identity: list, model: str, points, con, db) -> list[tuple]:
-
     key = json.dumps([identity, model, [p.isoformat() for p in points]])
     path = Path(cache) / f"counts-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
     try:

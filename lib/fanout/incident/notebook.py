@@ -124,7 +124,6 @@ class Code:
     language: str = "text"
 
     def _repr_html_(self) -> str:
-
         formatter = HtmlFormatter(noclasses=True, nowrap=False, style="default")
         body = highlight(self.text, get_lexer_by_name(self.language), formatter)
         return (
@@ -169,7 +168,6 @@ def recorded() -> dict[str, Any]:
 
 
 def _table(plain: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]:
-
     shown = {name: story.show(plain[name], kinds.get(name)) for name in plain}
     width = max((len(n) for n in plain), default=0)
     html = "".join(
@@ -183,5 +181,4 @@ def _table(plain: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]
 
 
 def _escape(text: str) -> str:
-
     return html.escape(text)

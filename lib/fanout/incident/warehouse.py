@@ -150,7 +150,6 @@ def _tree_digest(folder: Path) -> str:
 
 
 def _dbt_version() -> str:
-
     return f"dbt-core {version('dbt-core')}, dbt-duckdb {version('dbt-duckdb')}"
 
 
@@ -160,7 +159,6 @@ def _offline_env() -> None:
 
 
 def _write_profile(folder: Path, database: Path) -> None:
-
     output = {"type": "duckdb", "path": str(database), "threads": 2}
     settings = resources.dbt_settings()  # the run's memory share and spill folder, if set
     if settings:

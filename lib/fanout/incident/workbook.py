@@ -342,7 +342,6 @@ def run(
 
 
 def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
-
     lock, say_one = threading.Lock(), say
 
     def say(line: str) -> None:  # whole lines, whichever thread says them

@@ -140,7 +140,6 @@ def grade(
 
 
 def _grade_one(entry, seat_dir: Path, graded: Path, stem: str, exercise: str, values, execute):
-
     notebook = seat_dir / f"{stem}.ipynb"
     row = {"seat": entry["folder"], "name": entry.get("name", ""), "exercise": exercise}
     if not notebook.is_file():

@@ -74,7 +74,6 @@ class SeatSpec:
     mean_items_per_order: float
 
     def params(self):
-
         pr = dt.datetime.combine(self.start_date + dt.timedelta(days=self.days - 2), dt.time(14, 5))
         return Params.from_mapping(
             seed=self.seed,
@@ -281,7 +280,6 @@ in JupyterLab from this folder (the notebooks read `data/` and `project/`, and b
 
 
 def notebooks_dir() -> Path:
-
     return project_root() / "notebooks" / "training"
 
 
@@ -318,7 +316,6 @@ class Prepared:
 
 
 def check_out(out: Path) -> None:
-
     root = project_root()
     for protected in PROTECTED:
         inside = (root / protected).resolve()

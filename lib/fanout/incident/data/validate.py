@@ -109,7 +109,6 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _parquet_schema(path: Path):
-
     try:
         return pq.read_schema(path)
     except OSError as exc:

@@ -138,7 +138,6 @@ def when(value: Any) -> str:
 
 
 def _guess(value: Any) -> str:
-
     if isinstance(value, str):
         try:
             when(value)

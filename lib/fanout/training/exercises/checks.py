@@ -214,7 +214,6 @@ def _model_built(name: str, status: Mapping[str, Any], built_results=()) -> Chec
 
 
 def _staging_checks(project: Path, status, graph, con):
-
     yield (c := _model_built("stg_orders", status))
     if not c.passed:
         return
@@ -250,7 +249,6 @@ def _columns(con, relation: str) -> set[str]:
 
 
 def _mart_checks(project: Path, built, status, con) -> list[Check]:
-
     checks = [_model_built(m, status, built.results) for m in ("fct_orders", SYMPTOM)]
     if not all(c.passed for c in checks):
         return [c for c in checks if not c.passed][:1]

@@ -61,7 +61,6 @@ def open_seat(data_dir: str = "", project_dir: str = "", build_dir: str = "") ->
 
 
 def _pristine() -> Path:
-
     return warehouse_dir() / "enrichment"
 
 
