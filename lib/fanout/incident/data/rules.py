@@ -4,6 +4,7 @@ days), collected in `CONTENT_RULES`; and the `Problem` each reports."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,18 @@ def _needs(*tables: str) -> Callable[[_Rule], _Rule]:
     return mark
 
 
+def _rows_rule(table: str, name: str, sql: str, *also: str) -> _Rule:
+    """A rule broken by every row `sql` returns, reported against `table`'s file; it needs
+    `table` (and the tables in `also`) intact."""
+
+    @_needs(table, *also)
+    def rule(con, files: Mapping[str, str]) -> list[Problem]:
+        return _count_rule(con, files[table], name, sql)
+
+    rule.__name__ = rule.__qualname__ = re.sub(r"\W+", "_", name)
+    return rule
+
+
 @_needs("raw_orders")
 def no_orders(con, files: Mapping[str, str]) -> list[Problem]:
     """A dataset with no orders has nothing to show: every figure would be empty."""
@@ -69,153 +82,84 @@ def no_orders(con, files: Mapping[str, str]) -> list[Problem]:
     return [Problem(files["raw_orders"], "no orders (the file has its header only)", 1)]
 
 
-@_needs("raw_orders")
-def null_order_id(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_orders"],
-        "null order_id",
-        "select line from t_raw_orders where order_id is null order by line",
-    )
-
-
-@_needs("raw_orders")
-def duplicate_order_id(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_orders"],
-        "duplicate order_id",
-        (
-            "select order_id, count(*) as copies, min(line) as first_line from t_raw_orders "
-            "where order_id is not null group by order_id having count(*) > 1 order by order_id"
-        ),
-    )
-
-
-@_needs("raw_orders")
-def null_ordered_at_or_amount(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_orders"],
-        "null ordered_at or amount",
-        (
-            "select line, order_id from t_raw_orders "
-            "where ordered_at is null or amount is null order by line"
-        ),
-    )
-
-
-@_needs("raw_order_items")
-def null_item_keys(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_order_items"],
-        "null order_item_id or order_id",
-        (
-            "select line from t_raw_order_items "
-            "where order_item_id is null or order_id is null order by line"
-        ),
-    )
-
-
-@_needs("raw_order_items")
-def duplicate_order_item_id(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_order_items"],
-        "duplicate order_item_id",
-        (
-            "select order_item_id, count(*) as copies from t_raw_order_items "
-            "where order_item_id is not null group by 1 having count(*) > 1 order by 1"
-        ),
-    )
-
-
-@_needs("raw_order_items")
-def non_positive_quantity_or_price(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_order_items"],
-        "non-positive quantity or unit_price",
-        (
-            "select line, order_item_id, quantity, unit_price from t_raw_order_items "
-            "where quantity <= 0 or unit_price <= 0 or quantity is null or unit_price is null "
-            "order by line"
-        ),
-    )
-
-
-@_needs("raw_orders", "raw_order_items")
-def items_without_order(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_order_items"],
-        "line items whose order does not exist",
-        (
-            "select i.line, i.order_item_id, i.order_id from t_raw_order_items i "
-            "anti join t_raw_orders o on i.order_id = o.order_id "
-            "where i.order_id is not null order by i.line"
-        ),
-    )
-
-
-@_needs("raw_orders", "raw_order_items")
-def orders_without_items(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_orders"],
-        "orders without line items",
-        (
-            "select o.line, o.order_id from t_raw_orders o "
-            "anti join t_raw_order_items i on i.order_id = o.order_id "
-            "where o.order_id is not null order by o.line"
-        ),
-    )
-
-
-@_needs("raw_orders", "raw_order_items")
-def amount_is_line_total(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["raw_orders"],
-        "amount differs from the sum of the line totals",
-        (
-            "with totals as (select order_id, sum(quantity * unit_price) as line_total "
-            "from t_raw_order_items group by order_id) "
-            "select o.line, o.order_id, o.amount, totals.line_total from t_raw_orders o "
-            "join totals on o.order_id = totals.order_id "
-            "where o.amount <> totals.line_total order by o.line"
-        ),
-    )
-
-
-@_needs("finance_daily_revenue")
-def finance_day_once(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["finance_daily_revenue"],
-        "duplicate or null revenue_date",
-        (
-            "select revenue_date, count(*) as copies from t_finance_daily_revenue "
-            "group by 1 having count(*) > 1 or revenue_date is null order by 1"
-        ),
-    )
-
-
-@_needs("finance_daily_revenue", "raw_orders")
-def finance_days_missing(con, files: Mapping[str, str]) -> list[Problem]:
-    return _count_rule(
-        con,
-        files["finance_daily_revenue"],
-        "finance days missing",
-        (
-            "select distinct cast(o.ordered_at as date) as revenue_date "
-            "from t_raw_orders o "
-            "anti join t_finance_daily_revenue f "
-            "on cast(o.ordered_at as date) = f.revenue_date "
-            "where o.ordered_at is not null order by 1"
-        ),
-    )
+null_order_id = _rows_rule(
+    "raw_orders",
+    "null order_id",
+    "select line from t_raw_orders where order_id is null order by line",
+)
+duplicate_order_id = _rows_rule(
+    "raw_orders",
+    "duplicate order_id",
+    "select order_id, count(*) as copies, min(line) as first_line from t_raw_orders "
+    "where order_id is not null group by order_id having count(*) > 1 order by order_id",
+)
+null_ordered_at_or_amount = _rows_rule(
+    "raw_orders",
+    "null ordered_at or amount",
+    "select line, order_id from t_raw_orders "
+    "where ordered_at is null or amount is null order by line",
+)
+null_item_keys = _rows_rule(
+    "raw_order_items",
+    "null order_item_id or order_id",
+    "select line from t_raw_order_items "
+    "where order_item_id is null or order_id is null order by line",
+)
+duplicate_order_item_id = _rows_rule(
+    "raw_order_items",
+    "duplicate order_item_id",
+    "select order_item_id, count(*) as copies from t_raw_order_items "
+    "where order_item_id is not null group by 1 having count(*) > 1 order by 1",
+)
+non_positive_quantity_or_price = _rows_rule(
+    "raw_order_items",
+    "non-positive quantity or unit_price",
+    "select line, order_item_id, quantity, unit_price from t_raw_order_items "
+    "where quantity <= 0 or unit_price <= 0 or quantity is null or unit_price is null "
+    "order by line",
+)
+items_without_order = _rows_rule(
+    "raw_order_items",
+    "line items whose order does not exist",
+    "select i.line, i.order_item_id, i.order_id from t_raw_order_items i "
+    "anti join t_raw_orders o on i.order_id = o.order_id "
+    "where i.order_id is not null order by i.line",
+    "raw_orders",
+)
+orders_without_items = _rows_rule(
+    "raw_orders",
+    "orders without line items",
+    "select o.line, o.order_id from t_raw_orders o "
+    "anti join t_raw_order_items i on i.order_id = o.order_id "
+    "where o.order_id is not null order by o.line",
+    "raw_order_items",
+)
+amount_is_line_total = _rows_rule(
+    "raw_orders",
+    "amount differs from the sum of the line totals",
+    "with totals as (select order_id, sum(quantity * unit_price) as line_total "
+    "from t_raw_order_items group by order_id) "
+    "select o.line, o.order_id, o.amount, totals.line_total from t_raw_orders o "
+    "join totals on o.order_id = totals.order_id "
+    "where o.amount <> totals.line_total order by o.line",
+    "raw_order_items",
+)
+finance_day_once = _rows_rule(
+    "finance_daily_revenue",
+    "duplicate or null revenue_date",
+    "select revenue_date, count(*) as copies from t_finance_daily_revenue "
+    "group by 1 having count(*) > 1 or revenue_date is null order by 1",
+)
+finance_days_missing = _rows_rule(
+    "finance_daily_revenue",
+    "finance days missing",
+    "select distinct cast(o.ordered_at as date) as revenue_date "
+    "from t_raw_orders o "
+    "anti join t_finance_daily_revenue f "
+    "on cast(o.ordered_at as date) = f.revenue_date "
+    "where o.ordered_at is not null order by 1",
+    "raw_orders",
+)
 
 
 # The content rules, in the order their problems are reported; each runs when the tables it
