@@ -19,7 +19,7 @@ from pygments.lexers import get_lexer_by_name
 from fanout.incident import resources, story, timeline
 from fanout.incident.params import PARAMETERS, Params
 from fanout.incident.paths import project_root
-from fanout.incident.recorded import CLAIM_MIME, FINDINGS_MIME, KINDS_MIME, Claim, kind, plain
+from fanout.incident.recorded import CLAIM_MIME, FINDINGS_MIME, KINDS_MIME, Claim, jsonable, kind
 
 __all__ = [
     "CLAIM_MIME",
@@ -152,7 +152,7 @@ def record(**figures: Any) -> dict[str, Any]:
     each figure's kind beside it.
     """
 
-    plain = {name: plain(value) for name, value in figures.items()}
+    plain = {name: jsonable(value) for name, value in figures.items()}
     kinds = {name: kind(value) for name, value in figures.items()}
     _RECORDED.update(plain)
     _KINDS.update(kinds)

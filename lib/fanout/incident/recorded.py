@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CLAIM_MIME", "FINDINGS_MIME", "KINDS_MIME", "Claim", "kind", "plain"]
+__all__ = ["CLAIM_MIME", "FINDINGS_MIME", "KINDS_MIME", "Claim", "jsonable", "kind"]
 
 
 FINDINGS_MIME = "application/vnd.fanout.findings+json"
@@ -40,7 +40,7 @@ class Claim:
     __repr__ = __str__
 
 
-def plain(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if hasattr(value, "item"):  # NumPy scalars
@@ -48,9 +48,9 @@ def plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
