@@ -40,7 +40,7 @@ def findings(notebook: str | Path) -> dict[str, Any]:
     return found
 
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parents[1] / "templates"  # lib/fanout/templates (package data)
 FIGURE_TAG = "report-figure:"  # a cell tagged report-figure:NAME gives the front page a chart
 # The parts of MathJax 2.7 (jupyter-server-mathjax) that TeX input with MathML output loads.
 MATHJAX_PARTS = (
