@@ -495,8 +495,8 @@ def test_a_bad_parameter_fails_the_first_cell_with_one_sentence(tmp_path, values
         execute(first, tmp_path / first.name, {**values, "build_dir": str(tmp_path)})
     assert message in str(err.value)
     # the first cell after the parameters, named by its section and its first line
-    first = "`from fanout.incident import notebook`"
-    assert f'in section "Parameters", the cell starting {first}' in str(err.value)
+    cell = "`from fanout.incident import notebook`"
+    assert f'in section "Parameters", the cell starting {cell}' in str(err.value)
     assert "\n" not in str(err.value)
     assert not (tmp_path / first.name).exists()
 
