@@ -702,7 +702,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fanout.incident.warehouse import REVISIONS
+    from fanout.incident.paths import REVISIONS
 
     parser = _Parser(
         prog="fanout",

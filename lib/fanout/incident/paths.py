@@ -13,6 +13,7 @@ from pathlib import Path
 from fanout.errors import DataError
 
 __all__ = [
+    "REVISIONS",
     "clean_stale",
     "default_data_dir",
     "locked",
@@ -21,6 +22,10 @@ __all__ = [
     "swap_into_place",
     "warehouse_dir",
 ]
+
+# The warehouse revisions, one dbt project each under warehouse/ (the CLI offers them as
+# choices: named here, where importing costs nothing, rather than beside the builds).
+REVISIONS = ("baseline", "enrichment", "fix")
 
 
 def project_root() -> Path:

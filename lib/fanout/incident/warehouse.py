@@ -28,6 +28,7 @@ from fanout.incident import resources
 from fanout.incident.data import raw, validate
 from fanout.incident.data.dataset import check_committed
 from fanout.incident.paths import (
+    REVISIONS,
     clean_stale,
     default_data_dir,
     locked,
@@ -49,7 +50,6 @@ __all__ = [
     "run_tests",
 ]
 
-REVISIONS = ("baseline", "enrichment", "fix")
 PROFILE = "fanout_shop"
 DATABASE = "warehouse.duckdb"
 RECORD = "build.json"
