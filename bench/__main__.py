@@ -51,7 +51,7 @@ SCALES = ("1m", "10m")
 
 
 def _params(scale: str, **more):
-    from fanout.params import Params, load_yaml
+    from fanout.incident.params import Params, load_yaml
 
     base = load_yaml(ROOT / "params" / f"{scale}.yaml")
     return Params.from_mapping({**base.to_dict(), **more})
@@ -59,7 +59,7 @@ def _params(scale: str, **more):
 
 def _dataset(scale: str) -> Path:
     """The preset's dataset, generated and validated once under build/ (not measured)."""
-    from fanout.generate import dataset_dir
+    from fanout.incident.data.dataset import dataset_dir
 
     say(f"setup: dataset {scale}")
     return dataset_dir(_params(scale))
@@ -86,7 +86,7 @@ def bench_generation(repeat: int, scales: tuple[str, ...]) -> list[Run]:
 
 
 def bench_builds(repeat: int, scales: tuple[str, ...]) -> list[Run]:
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     runs = []
     for scale in scales:
@@ -156,7 +156,7 @@ def _dbt_unique_sql(build) -> str:
 def bench_grain(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     import duckdb
 
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     runs = []
     for scale in scales:
@@ -222,8 +222,8 @@ FLOOR = "floor: kernels + builds"
 def bench_workbook(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     """Per repeat: the floor's two parts, their sum (the reference of the ratios), then the
     workbook from an empty build folder and again with its builds."""
-    from fanout import workbook
-    from fanout.paths import default_data_dir
+    from fanout.incident import workbook
+    from fanout.incident.paths import default_data_dir
 
     notebooks = len(workbook.notebook_paths())
     runs = []

@@ -1,6 +1,6 @@
 """The anomaly detector as it was before issue 13, kept as the benchmark's "before": each
 point scans every earlier point for its training window, so a series of n points costs
-n^2 / 2 comparisons. Same answers as `fanout.anomaly.detect` on ordinary series (the
+n^2 / 2 comparisons. Same answers as `fanout.toolkit.anomaly.detect` on ordinary series (the
 benchmark checks that they flag the same points); not used anywhere else."""
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def task(fn):
 def _duckdb(database: str):
     import duckdb
 
-    from fanout import raw
+    from fanout.incident.data import raw
 
     con = duckdb.connect(database, read_only=True)
     raw.quiet(con)
@@ -35,7 +35,7 @@ def _duckdb(database: str):
 @task
 def grain_fanout(database: str, relation: str, key: list[str]):
     """fanout's grain check: rows, distinct keys, duplicates and the worst keys, one pass."""
-    from fanout import grain
+    from fanout.toolkit import grain
 
     con = _duckdb(database)
     started = time.perf_counter()
@@ -77,8 +77,8 @@ def grain_pandas(parquet: str, key: str, columns: list[str] | None = None):
 
 @task
 def generate(params: dict, out: str, fmt: str):
-    from fanout.generate import generate as run
-    from fanout.params import Params
+    from fanout.incident.data.generate import generate as run
+    from fanout.incident.params import Params
 
     p = Params.from_mapping(params)
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def build(revision: str, data_dir: str, build_dir: str):
     """A forced dbt build of one revision, dbt imported before the clock starts."""
     import dbt.cli.main  # noqa: F401  (the import is not part of a build)
 
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     started = time.perf_counter()
     built = warehouse.build(revision, data_dir, build_dir, force=True)
@@ -158,7 +158,7 @@ def builds(data_dir: str, build_dir: str):
     """The floor of a workbook run, part 2: one forced build per revision, dbt import included
     (a workbook run cannot avoid it either)."""
     started = time.perf_counter()
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     for revision in warehouse.REVISIONS:
         warehouse.build(revision, data_dir, build_dir, force=True)
@@ -186,7 +186,7 @@ def dbt_parse(project: str, target: str):
 @task
 def lint_predict(manifest: str):
     """fanout's lint and static fan-out prediction over a manifest."""
-    from fanout import lineage
+    from fanout.toolkit import lineage
 
     started = time.perf_counter()
     graph = lineage.load(manifest)
@@ -233,7 +233,7 @@ def anomalies(points: int, seasonal: bool = False, before: bool = False):
     """Anomaly detection over an hourly series: fanout's linear detector, or (`before`) the
     one before issue 13, which scans every earlier point for each point."""
     from bench.reference import quadratic_detect
-    from fanout.anomaly import detect
+    from fanout.toolkit.anomaly import detect
 
     times, values = _series(points)
     started = time.perf_counter()

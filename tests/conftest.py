@@ -106,7 +106,7 @@ MARKETPLACE = Path(__file__).parent / "projects" / "marketplace"
 
 def _dbt_build(project: Path, work: Path) -> None:
     """`dbt build` a project in this process, offline, everything it writes under `work`."""
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     profile = {"type": "duckdb", "path": str(work / "marketplace.duckdb"), "threads": 1}
     profiles = {"marketplace": {"target": "test", "outputs": {"test": profile}}}
@@ -131,21 +131,21 @@ def marketplace(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def market(marketplace):
-    from fanout import lineage
+    from fanout.toolkit import lineage
 
     return lineage.load(marketplace / "target" / "manifest.json")
 
 
 @pytest.fixture(scope="session")
 def builds(build_root):
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     return {rev: warehouse.build(rev, RAW, build_root) for rev in warehouse.REVISIONS}
 
 
 def pytest_sessionfinish(session, exitstatus):
     """After every test: data/raw must still match its checksums (no run writes it)."""
-    from fanout.raw import verify_checksums
+    from fanout.incident.data.raw import verify_checksums
 
     changed = verify_checksums(RAW)
     if changed:

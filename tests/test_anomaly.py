@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanout import anomaly, history, raw, warehouse
 from fanout.errors import ParameterError
-from fanout.params import Params
+from fanout.incident import history, warehouse
+from fanout.incident.data import raw
+from fanout.incident.params import Params
+from fanout.toolkit import anomaly
 
 from .conftest import RAW
 

@@ -11,10 +11,10 @@ import pytest
 from bench.common import Run, summarise
 from bench.project import write_project, write_realistic_project
 from bench.report import table
-from fanout import lineage
-from fanout.generate import order_counts
-from fanout.params import Params, load_yaml
-from fanout.paths import project_root
+from fanout.incident.data.generate import order_counts
+from fanout.incident.params import Params, load_yaml
+from fanout.incident.paths import project_root
+from fanout.toolkit import lineage
 
 ROOT = project_root()
 
@@ -34,9 +34,9 @@ def test_scale_presets_give_their_advertised_size(preset, orders, fmt):
     assert params.raw_format == fmt
     assert params.is_default_dataset() == (preset == "default")
     # the timeline fits the data: the same check every notebook makes first
-    from fanout import timeline
+    from fanout.incident import timeline
 
-    timeline.check(params)
+    timeline.require(params)
 
 
 def test_the_default_preset_is_the_default():
@@ -73,7 +73,7 @@ def test_targets_are_reported_met_or_missed():
 def test_generated_project_has_exactly_the_planted_fan_outs(tmp_path):
     """The lineage benchmark's project, at 100 models: dbt parses it, and the prediction finds
     the planted fan-outs (every 25th mart) and nothing else."""
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     counts = write_project(tmp_path / "p", 100)
     assert counts == {
@@ -113,7 +113,7 @@ def test_generated_project_has_exactly_the_planted_fan_outs(tmp_path):
 def test_the_realistic_project_has_exactly_the_planted_fan_outs(tmp_path):
     """The 700-model benchmark's project, at 100 models: its window dedups, flags, unions
     and date spines give no fan-out finding; the planted ones are all found."""
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     counts = write_realistic_project(tmp_path / "p", 100)
     assert counts["planted_fan_outs"] == 2

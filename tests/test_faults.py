@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fanout import validate
 from fanout.errors import NotebookError
-from fanout.generate import generate
-from fanout.params import Params
-from fanout.workbook import execute, notebook_paths
+from fanout.incident.data import validate
+from fanout.incident.data.generate import generate
+from fanout.incident.params import Params
+from fanout.incident.workbook import execute, notebook_paths
 
 from .conftest import RAW, ROOT
 from .conftest import run_cli as _run
@@ -300,7 +300,7 @@ def test_killing_a_run_at_any_point_keeps_the_previous_complete_run(tmp_path):
 
 
 def test_concurrent_runs_with_different_and_same_parameters(tmp_path):
-    from fanout.report import findings
+    from fanout.incident.report import findings
 
     build = tmp_path / "build"
     a = _spawn("--only", "01", build=build)
@@ -318,7 +318,7 @@ def test_concurrent_runs_with_different_and_same_parameters(tmp_path):
         found = findings(run / "workbook" / "01-load-the-raw-data.ipynb")
         seen[params["seed"]] = found["raw_orders_rows"]
         data = Params.from_mapping({**params, "build_dir": str(build)})
-        from fanout.generate import dataset_dir
+        from fanout.incident.data.dataset import dataset_dir
 
         rows = (dataset_dir(data) / "raw_orders.csv").read_text().count("\n") - 1
         assert found["raw_orders_rows"] == rows
@@ -402,7 +402,7 @@ def test_build_dir_cannot_point_into_the_project_sources(capsys):
 
 
 def test_raw_data_is_never_written(capsys):
-    from fanout.raw import verify_checksums
+    from fanout.incident.data.raw import verify_checksums
 
     assert verify_checksums(ROOT / "data" / "raw") == []
 
@@ -410,8 +410,8 @@ def test_raw_data_is_never_written(capsys):
 def test_after_a_failing_notebook_no_other_starts_and_the_first_failure_is_raised(monkeypatch):
     """Two notebooks at a time: 02 fails while 01 still runs; 03-06 never start, 01 finishes,
     and the error raised is 02's."""
-    from fanout import workbook
     from fanout.errors import NotebookError
+    from fanout.incident import workbook
 
     started, finished = [], []
 

@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from fanout import generate as gen
 from fanout.errors import DataError
-from fanout.params import Params
-from fanout.raw import verify_checksums
+from fanout.incident.data import generate as gen
+from fanout.incident.data.raw import verify_checksums
+from fanout.incident.params import Params
 
 from .conftest import RAW, read_raw
 
@@ -74,7 +74,7 @@ def test_parquet_holds_the_same_data_with_exact_decimals(tmp_path):
     gen.generate(params, tmp_path / "pq", fmt="parquet")
     con = duckdb.connect()
     for table in ("raw_orders", "raw_order_items", "finance_daily_revenue"):
-        from fanout.raw import read_sql
+        from fanout.incident.data.raw import read_sql
 
         a = con.sql(read_sql(tmp_path / "csv", table)).fetchall()
         b = con.sql(read_sql(tmp_path / "pq", table)).fetchall()

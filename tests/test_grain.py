@@ -4,7 +4,7 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanout import grain
+from fanout.toolkit import grain
 
 KEYS = st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["a", "b", "c"])), max_size=60)
 

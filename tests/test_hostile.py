@@ -24,11 +24,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.manifest import chain as _chain
-from fanout import anomaly, bounded, lineage, validate
+from fanout import bounded
 from fanout.errors import DataError, ParameterError
-from fanout.generate import generate
-from fanout.params import Params, load_yaml
-from fanout.raw import verify_checksums
+from fanout.incident.data import validate
+from fanout.incident.data.generate import generate
+from fanout.incident.data.raw import verify_checksums
+from fanout.incident.params import Params, load_yaml
+from fanout.toolkit import anomaly, lineage
 
 from .conftest import RAW, ROOT, deadline
 from .conftest import run_cli as _run
@@ -338,7 +340,7 @@ def test_a_lattice_of_diamonds_expands_each_node_once(capsys, tmp_path):
 
 
 def test_the_root_cause_walk_orders_a_deep_chain_parents_first():
-    from fanout.investigate import _upstream_models
+    from fanout.toolkit.investigate import _upstream_models
 
     graph = lineage.load(_chain(10_000))
     order = _upstream_models(graph, graph.node("m9999"))
@@ -348,7 +350,7 @@ def test_the_root_cause_walk_orders_a_deep_chain_parents_first():
 def test_investigate_walks_a_chain_longer_than_the_recursion_limit(tmp_path):
     import duckdb
 
-    from fanout import investigate
+    from fanout.toolkit import investigate
 
     n = sys.getrecursionlimit() + 100
     manifest = _chain(n, grain=True)
@@ -712,7 +714,7 @@ def _parquet(folder: Path, table: str, column: str, kind) -> None:
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    from fanout.raw import TABLES
+    from fanout.incident.data.raw import TABLES
 
     for name in TABLES:
         tab = pcsv.read_csv(folder / f"{name}.csv")
@@ -845,7 +847,7 @@ def _dead_pid() -> int:
 
 
 def test_leftovers_of_dead_runs_are_cleaned_even_when_the_build_is_reused(builds):
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     fix = builds["fix"]
     parent = fix.folder.parent
@@ -857,7 +859,7 @@ def test_leftovers_of_dead_runs_are_cleaned_even_when_the_build_is_reused(builds
 
 
 def test_a_killed_build_then_a_reused_build_leaves_nothing_behind(tmp_path):
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     build = tmp_path / "build"
     first = warehouse.build("baseline", RAW, build)

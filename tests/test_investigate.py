@@ -2,9 +2,10 @@
 
 import pytest
 
-from fanout import investigate, warehouse
 from fanout.errors import DataError
-from fanout.params import Params
+from fanout.incident import timeline, warehouse
+from fanout.incident.params import Params
+from fanout.toolkit import investigate
 
 
 def _walk(db, manifest, symptom, **kw):
@@ -18,9 +19,7 @@ def _walk(db, manifest, symptom, **kw):
 @pytest.mark.parametrize("symptom", ["fct_revenue_daily", "fct_orders"])
 def test_the_walk_names_stg_orders_and_the_enrichment_pr(builds, symptom):
     e = builds["enrichment"]
-    found = _walk(
-        e.database, e.manifest_path, symptom, history=investigate.incident_history(Params())
-    )
+    found = _walk(e.database, e.manifest_path, symptom, history=timeline.incident_history(Params()))
     assert found.root_cause == "stg_orders"
     assert [s.model for s in found.steps] == ["stg_orders", symptom]
     first = found.steps[0]

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanout import lineage, warehouse
 from fanout.errors import DataError
-from fanout.lineage import FanOut, InflatedSum
+from fanout.incident import warehouse
+from fanout.toolkit import lineage
+from fanout.toolkit.lineage import FanOut, InflatedSum
 
 
 @pytest.fixture(scope="session")
@@ -323,7 +324,9 @@ def _mutants(draw, manifests: list[dict]) -> dict:
     return manifest
 
 
-@pytest.mark.filterwarnings("ignore::fanout.lineage.ManifestWarning")  # a mutant may drop it
+@pytest.mark.filterwarnings(
+    "ignore::fanout.toolkit.lineage.ManifestWarning"
+)  # a mutant may drop it
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(data=st.data())
 def test_a_mutated_manifest_loads_and_checks_or_is_a_data_error(manifests, data):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fanout import lineage
-from fanout.lineage import grains
+from fanout.toolkit import lineage
+from fanout.toolkit.lineage import grains
 
 from .conftest import run_cli
 
@@ -109,7 +109,7 @@ def _without_source_grains(path: Path) -> dict:
 def test_grains_measured_on_the_data_find_the_incidents_fan_out(builds):
     """The incident's sources with their tests removed: the enrichment's fan-out is found
     from the key-named columns unique on the data, measured in one pass per source."""
-    from fanout import warehouse
+    from fanout.incident import warehouse
 
     manifest = _without_source_grains(builds["enrichment"].manifest_path)
     graph = lineage.load(manifest)

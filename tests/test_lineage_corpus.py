@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from fanout import lineage
-from fanout.lineage.grains import Found
+from fanout.toolkit import lineage
+from fanout.toolkit.lineage.grains import Found
 
 CORPUS = Path(__file__).parent / "corpus"
 EVALUATOR = CORPUS / "dbt-project-evaluator"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanout import lineage
+from fanout.toolkit import lineage
 
 GRAINS = {
     "orders": [["order_id"]],

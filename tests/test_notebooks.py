@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from fanout import postmortem, story, workbook
 from fanout.errors import NotebookError
-from fanout.generate import dataset_dir
-from fanout.notebook import FINDINGS_MIME
-from fanout.params import PARAMETERS, Params
-from fanout.report import claims, findings
-from fanout.workbook import execute, notebook_paths
+from fanout.incident import postmortem, story, workbook
+from fanout.incident.data.dataset import dataset_dir
+from fanout.incident.notebook import FINDINGS_MIME
+from fanout.incident.params import PARAMETERS, Params
+from fanout.incident.report import claims, findings
+from fanout.incident.workbook import execute, notebook_paths
 
 from .conftest import read_raw
 
@@ -63,7 +63,7 @@ def _shared_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
     """The workbook run once per parameter set and session, by whichever worker needs it first
-    (`fanout.workbook.run`: the builds once, the notebooks, the report):
+    (`fanout.incident.workbook.run`: the builds once, the notebooks, the report):
     `executed(name)` returns (params, raw facts, executed notebook paths).
 
     Workers share the runs: a worker that needs a set another worker is running runs a set
@@ -495,9 +495,8 @@ def test_a_bad_parameter_fails_the_first_cell_with_one_sentence(tmp_path, values
         execute(first, tmp_path / first.name, {**values, "build_dir": str(tmp_path)})
     assert message in str(err.value)
     # the first cell after the parameters, named by its section and its first line
-    assert 'in section "Parameters", the cell starting `from fanout import notebook`' in str(
-        err.value
-    )
+    cell = "`from fanout.incident import notebook`"
+    assert f'in section "Parameters", the cell starting {cell}' in str(err.value)
     assert "\n" not in str(err.value)
     assert not (tmp_path / first.name).exists()
 
@@ -645,7 +644,7 @@ def test_the_runner_makes_the_extras_before_the_notebooks_that_read_them():
     """workbook.NEED_EXTRAS lists exactly the notebooks that run the fix's tests on the PR's
     tables or read the rebuild at the PR's deploy: the runner makes those before any kernel
     starts when one of them is to run, and not for the others."""
-    from fanout.workbook import NEED_EXTRAS
+    from fanout.incident.workbook import NEED_EXTRAS
 
     needing = set()
     for path in notebook_paths():

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from fanout.errors import ParameterError
-from fanout.params import PARAMETERS, Params, load_yaml
+from fanout.incident.params import PARAMETERS, Params, load_yaml
 
 
 def test_defaults_are_the_incident():

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 import duckdb
 import pytest
 
-from fanout import raw, resources
 from fanout.errors import NotebookError
-from fanout.params import Params
-from fanout.workbook import execute, run, run_key
+from fanout.incident import resources, workbook
+from fanout.incident.data import raw
+from fanout.incident.params import Params
+from fanout.incident.workbook import Executed, _extras_bytes, execute, run, run_key
 
 GIB = 2**30
 
@@ -55,7 +58,7 @@ def test_every_duckdb_database_gets_the_share_and_a_spill_folder(tmp_path, clean
         con.close()
         assert limit == "819.0 MiB"  # 0.8 of a third of 3 GiB, in whole MiB
         assert temp == str(share.temp / f"pid-{os.getpid()}")
-        from fanout.warehouse import _write_profile
+        from fanout.incident.warehouse import _write_profile
 
         _write_profile(tmp_path, tmp_path / "w.duckdb")
         profile = json.loads((tmp_path / "profiles.yml").read_text())
@@ -142,12 +145,7 @@ def test_a_run_whose_kernel_dies_leaves_the_previous_run_as_it_was(tmp_path, cle
 
 
 def _fake_execute(log, lock):
-    import threading
-    import time
-
     def execute(nb, out, values, timeout=None):
-        from fanout.workbook import Executed
-
         with lock:
             log.append(("start", nb.name, threading.current_thread().name))
         time.sleep(0.2)
@@ -159,11 +157,6 @@ def _fake_execute(log, lock):
 
 
 def test_the_extras_are_made_beside_the_notebooks_that_do_not_read_them(monkeypatch, tmp_path):
-    import threading
-    import time
-
-    from fanout import workbook
-
     log, lock = [], threading.Lock()
     monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
 
@@ -187,10 +180,6 @@ def test_the_extras_are_made_beside_the_notebooks_that_do_not_read_them(monkeypa
 
 
 def test_extras_that_fail_stop_the_notebooks_that_read_them(monkeypatch, tmp_path):
-    import threading
-
-    from fanout import workbook
-
     log, lock = [], threading.Lock()
     monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
 
@@ -211,8 +200,6 @@ def test_extras_that_fail_stop_the_notebooks_that_read_them(monkeypatch, tmp_pat
 
 
 def test_the_extras_go_beside_the_kernels_only_when_their_keys_fit_the_share(tmp_path):
-    from fanout.workbook import _extras_bytes
-
     share = resources.share(Params(memory_budget_gb=12), 2, tmp_path)  # DuckDB 3.2 GiB each
     ten = Params.from_mapping(orders_per_day=111_000, days=90)  # 10M orders, 25M line items
     hundred = Params.from_mapping(orders_per_day=1_110_000, days=90)

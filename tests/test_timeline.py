@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from fanout import postmortem, timeline
 from fanout.errors import NotebookError, ParameterError
-from fanout.params import Params
-from fanout.workbook import execute, notebook_paths
+from fanout.incident import postmortem, timeline
+from fanout.incident.params import Params
+from fanout.incident.workbook import execute, notebook_paths
 
 from .conftest import ROOT, run_cli
 
@@ -104,7 +104,7 @@ def test_the_measures_follow_the_parameters():
 )
 def test_an_impossible_incident_is_refused_in_one_sentence(values, message):
     with pytest.raises(ParameterError) as err:
-        timeline.check(Params.from_mapping(values))
+        timeline.require(Params.from_mapping(values))
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
 
@@ -126,7 +126,7 @@ def test_a_notebook_refuses_an_incident_outside_the_data_in_its_first_cell(tmp_p
     message = str(err.value)
     assert message.startswith(
         '03-walk-the-timeline.ipynb, in section "Parameters", the cell starting '
-        "`from fanout import notebook`: ParameterError: the incident ends after the data"
+        "`from fanout.incident import notebook`: ParameterError: the incident ends after the data"
     )
     assert not (tmp_path / walk.name).exists()
     assert not (tmp_path / "data").exists()  # refused before generating anything
@@ -136,5 +136,5 @@ def test_the_last_step_may_end_on_the_last_day_of_data():
     params = Params.from_mapping(
         start_date="2026-10-01", days=28, fix_deployed_at="2026-10-28T23:40:00"
     )
-    timeline.check(params)  # 23:55 on the last day: inside
+    timeline.require(params)  # 23:55 on the last day: inside
     assert timeline.data_window(params)[1] == dt.datetime(2026, 10, 29)

@@ -1,6 +1,6 @@
 """Timings that say whether a difference rises above the noise."""
 
-from fanout.timing import Comparison, median_interval
+from fanout.incident.timing import Comparison, median_interval
 
 
 def test_the_interval_holds_the_median_of_the_pairs():

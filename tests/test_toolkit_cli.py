@@ -6,8 +6,8 @@ import pytest
 import sqlglot
 
 from fanout.cli import DIALECTS
-from fanout.grain import grain_sql
-from fanout.reconcile import daily_sql
+from fanout.toolkit.grain import grain_sql
+from fanout.toolkit.reconcile import daily_sql
 
 from .conftest import RAW
 from .conftest import run_cli as _run

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from fanout import exercises
 from fanout.cli import main
-from fanout.exercises import EXERCISES, HINTS, Seat
+from fanout.training import exercises
+from fanout.training.exercises import EXERCISES, HINTS, Seat
 
 from .conftest import ROOT, read_raw
 from .conftest import run_cli as _run

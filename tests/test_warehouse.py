@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from fanout import warehouse
 from fanout.errors import DataError
-from fanout.generate import generate
-from fanout.params import Params
+from fanout.incident import warehouse
+from fanout.incident.data.generate import generate
+from fanout.incident.params import Params
 
 from .conftest import ROOT
 
@@ -139,7 +139,7 @@ def test_parquet_data_builds_too(tmp_path):
 
 
 def test_raw_data_is_not_written_by_a_build(builds):
-    from fanout.raw import verify_checksums
+    from fanout.incident.data.raw import verify_checksums
 
     assert verify_checksums(ROOT / "data" / "raw") == []
 

@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import yaml
+
 from fanout.errors import DataError, FanoutError
 
 __all__ = ["LIMITS", "limit", "lines", "load_yaml", "open_regular", "read_bytes", "read_text"]
@@ -214,7 +216,6 @@ def first_line(path: str | Path, what: str, error: type[FanoutError] = DataError
 def _loader(max_depth: int, max_expansion: int):
     """A PyYAML safe loader that refuses deep nesting, alias expansion beyond a size, and
     duplicate keys (PyYAML itself keeps the last one silently)."""
-    import yaml
 
     class Refused(yaml.YAMLError):
         def __init__(self, problem: str, mark=None):
@@ -284,7 +285,6 @@ def load_yaml(
 ) -> Any:
     """A YAML file's content, read within the size limit by a safe loader with a depth limit,
     an alias expansion limit and no duplicate keys; `error` in one line otherwise."""
-    import yaml
 
     text = read_text(path, what, limit_name, error)
     loader = _loader(limit("FANOUT_MAX_YAML_DEPTH"), limit("FANOUT_MAX_YAML_EXPANSION"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fanout.errors import FanoutError, ParameterError
-from fanout.params import DATASET_FIELDS, PARAMETERS, Params, load_yaml
+from fanout.incident.params import DATASET_FIELDS, PARAMETERS, Params, load_yaml
 
 __all__ = ["main"]
 
@@ -87,8 +87,8 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from fanout.generate import generate
-    from fanout.paths import default_data_dir
+    from fanout.incident.data.generate import generate
+    from fanout.incident.paths import default_data_dir
 
     params = _params(args)
     if args.committed_dataset:
@@ -125,10 +125,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from fanout.generate import dataset_dir
-    from fanout.paths import project_root
-    from fanout.raw import detect_format
-    from fanout.warehouse import build
+    from fanout.incident.data.dataset import dataset_dir
+    from fanout.incident.data.raw import detect_format
+    from fanout.incident.paths import project_root
+    from fanout.incident.warehouse import build
 
     params = _params(args)
     if args.data:
@@ -177,7 +177,7 @@ def _jobs(text: str) -> int:
 
 
 def cmd_workbook(args: argparse.Namespace) -> int:
-    from fanout.workbook import run, select
+    from fanout.incident.workbook import run, select
 
     params = _params(args)
     if args.only is not None:
@@ -234,7 +234,8 @@ def _check_database(path: str | Path) -> Path:
 def _open_db(path: str, data_dir: Path | None = None):
     """An in-memory DuckDB session: the database file attached read-only as `wh`, and the
     raw tables of `data_dir` as views."""
-    from fanout import raw, warehouse
+    from fanout.incident import warehouse
+    from fanout.incident.data import raw
 
     database = _check_database(path)
     con = raw.connect(data_dir)
@@ -261,7 +262,7 @@ def _grain_text(report) -> str:
 
 
 def cmd_check_grain(args: argparse.Namespace) -> int:
-    from fanout import grain
+    from fanout.toolkit import grain
 
     if args.relation is None and args.manifest is None:
         raise ParameterError("give --relation NAME --key COLS, or --manifest FILE")
@@ -270,7 +271,7 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
     if args.relation is not None:
         targets = [(args.relation, _key(args.key))]
     else:
-        from fanout import lineage
+        from fanout.toolkit import lineage
 
         graph = lineage.load(args.manifest)
         targets = [(_table_name(m), list(m.grains[0])) for m in graph.models if m.grains]
@@ -313,7 +314,7 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
 
 def _table_name(node) -> str:
     """schema.identifier of a model (the catalog is whatever file was opened)."""
-    from fanout.investigate import relation
+    from fanout.toolkit.investigate import relation
 
     table = relation(node)
     return ".".join(p for p in (table.db, table.name) if p)
@@ -327,7 +328,7 @@ def _finding_text(f) -> str:
 def _lint_settings(args: argparse.Namespace):
     """The lint's settings: the project's `vars` (its dbt_project.yml, from --project or
     beside the manifest's target folder), then the command line's."""
-    from fanout.lineage import Settings
+    from fanout.toolkit.lineage import Settings
 
     project = Path(args.project) if args.project else Path(args.manifest).parent.parent
     if project.is_dir():
@@ -341,8 +342,8 @@ def _lint_settings(args: argparse.Namespace):
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from fanout import lineage
-    from fanout.lineage import grains
+    from fanout.toolkit import lineage
+    from fanout.toolkit.lineage import grains
 
     graph = lineage.load(args.manifest, _lint_settings(args))
     measured = {}
@@ -372,9 +373,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def _data_for(db: str | Path, given: str | None) -> Path:
     """The raw data to compare a database with: --data, else the data its build recorded
     (`build.json` beside a `fanout build` database), else the committed dataset."""
-    from fanout import bounded, raw
+    from fanout import bounded
     from fanout.errors import DataError
-    from fanout.paths import default_data_dir
+    from fanout.incident.data import raw
+    from fanout.incident.paths import default_data_dir
 
     if given:
         folder = Path(given)
@@ -391,41 +393,9 @@ def _data_for(db: str | Path, given: str | None) -> Path:
     return folder
 
 
-def _misstatements(con, impact) -> dict[str, dict]:
-    """For each affected model shaped like daily revenue, its revenue against finance's
-    (`con` has the build attached as `wh` and the raw tables as views)."""
-    from fanout import reconcile
-    from fanout.grain import table_ref
-
-    shapes = (("revenue_date", "revenue"), ("order_date", "amount"))
-    out = {}
-    for node in impact.walk():
-        if node.resource_type != "model" or node.name in out:
-            continue
-        relation = table_ref(f"wh.{node.name}").sql(dialect="duckdb")
-        try:
-            cols = {r[0] for r in con.execute(f"describe {relation}").fetchall()}
-        except Exception:  # not in this database
-            continue
-        shape = next((s for s in shapes if set(s) <= cols), None)
-        if shape is None:
-            continue
-        rec = reconcile.daily(con, f"wh.{node.name}", "finance_daily_revenue", mart_columns=shape)
-        off = rec.disagreeing
-        out[node.name] = {
-            "column": shape[1],
-            "overstated_by": str(rec.mart_total - rec.finance_total),
-            "factor": float(rec.mart_total / rec.finance_total) if rec.finance_total else None,
-            "days_misstated": len(off),
-            "days": len(rec.days),
-            "first_day": off[0].revenue_date.isoformat() if off else None,
-            "last_day": off[-1].revenue_date.isoformat() if off else None,
-        }
-    return out
-
-
 def cmd_blast_radius(args: argparse.Namespace) -> int:
-    from fanout import lineage
+    from fanout.incident import dashboards
+    from fanout.toolkit import blast, lineage
 
     graph = lineage.load(args.manifest)
     impact = lineage.downstream(graph, args.model)
@@ -447,7 +417,7 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
     misstated = False
     if args.db:
         con = _open_db(args.db, _data_for(args.db, args.data))
-        found = _misstatements(con, impact)
+        found = {k: m.to_dict() for k, m in blast.misstatements(con, impact).items()}
         payload["misstatements"] = found
         for model, m in found.items():
             if m["days_misstated"]:
@@ -460,7 +430,7 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
                 lines.append(f"{model}: {m['column']} agrees with finance on all {m['days']} days")
         bad = {k for k, m in found.items() if m["days_misstated"]}
         misstated = bool(bad)
-        figures = _dashboard_figures(con, graph, impact) if graph.project == "fanout_shop" else []
+        figures = dashboards.figures(con, graph, impact)
         payload["dashboards"] = figures
         for f in figures:
             if f["factor"] is not None and abs(f["factor"] - 1) > 1e-9:
@@ -477,46 +447,16 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
     return 1 if misstated else 0
 
 
-def _dashboard_figures(con, graph, impact) -> list[dict]:
-    """The incident's dashboards (data/incident/dashboards.csv) that the impact reaches: each
-    headline figure as the database shows it against the truth from the raw orders."""
-    from fanout import timeline
-
-    truth = dict(
-        con.execute(
-            "select 'revenue', sum(amount) from raw_orders "
-            "union all select 'orders', count(*) from raw_orders "
-            "union all select 'average order value', avg(amount) from raw_orders"
-        ).fetchall()
-    )
-    reached = set(impact.reached("exposure"))
-    out = []
-    for m in timeline.dashboards():
-        if m.exposure not in reached or m.metric not in truth:
-            continue
-        (shown,) = con.execute(m.query("wh")).fetchall()[0]
-        real = float(truth[m.metric])
-        out.append(
-            {
-                "exposure": m.exposure,
-                "metric": m.metric,
-                "shown": float(shown),
-                "truth": real,
-                "factor": float(shown) / real if real else None,
-            }
-        )
-    return out
-
-
 def cmd_investigate(args: argparse.Namespace) -> int:
-    from fanout import investigate, lineage
-    from fanout.lineage.manifest import read
+    from fanout.incident import timeline
+    from fanout.toolkit import investigate, lineage
+    from fanout.toolkit.lineage.manifest import read
 
     con = _open_db(args.db)
     con.execute("use wh")
     manifest = read(args.manifest)
     graph = lineage.load(manifest, where=args.manifest)
-    history = investigate.incident_history(Params()) if graph.project == "fanout_shop" else ()
+    history = timeline.history_for(graph.project)
     found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
     impact = found.blast_radius
     payload = dataclasses.asdict(dataclasses.replace(found, blast_radius=None))
@@ -609,7 +549,7 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def cmd_anomalies(args: argparse.Namespace) -> int:
-    from fanout import anomaly
+    from fanout.toolkit import anomaly
 
     times, values = _read_series(Path(args.csv), args.time_column, args.value_column)
     points = anomaly.detect(
@@ -636,7 +576,7 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
 
 
 def cmd_check_raw(args: argparse.Namespace) -> int:
-    from fanout import validate
+    from fanout.incident.data import validate
 
     problems = validate.check(args.data)
     payload = {
@@ -652,7 +592,7 @@ def cmd_check_raw(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from decimal import Decimal, InvalidOperation
 
-    from fanout import reconcile
+    from fanout.toolkit import reconcile
 
     try:
         tolerance = Decimal(args.tolerance)
@@ -762,7 +702,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fanout.warehouse import REVISIONS
+    from fanout.incident.paths import REVISIONS
 
     parser = _Parser(
         prog="fanout",
