@@ -80,7 +80,8 @@ def _targets_generation(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[
 
 
 def _targets_grain(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Target]:
-    ours, pandas = _get(s, "10m", "fanout grain.check"), _get(s, "10m", "pandas")
+    ours = _get(s, "10m", "fanout grain.check")
+    pandas = _get(s, "10m", "pandas (con.sql().df(), whole table)")
     if not ours:
         return []
     why = (

@@ -260,6 +260,51 @@ def _grain_text(report) -> str:
     return line
 
 
+def _target_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--target NAME with --project-dir and --profiles-dir (dbt's own flags and defaults)."""
+    group = parser.add_argument_group(
+        "a dbt target",
+        f"{verb} on a warehouse through your dbt profile and adapter instead of a DuckDB file "
+        "(the SQL is written for the target's adapter; nothing is written there)",
+    )
+    group.add_argument("--target", metavar="NAME", help="a target of your dbt profile")
+    group.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        help="the dbt project whose profile is used (default, as dbt's: the current folder)",
+    )
+    group.add_argument(
+        "--profiles-dir",
+        metavar="DIR",
+        help="the folder of profiles.yml (default, as dbt's: DBT_PROFILES_DIR, the current "
+        "folder, ~/.dbt)",
+    )
+
+
+def _open_target(args: argparse.Namespace):
+    """The dbt target of --target, or None; --db and --target exclude each other, and the
+    project and profiles folders go with a target."""
+    if args.target is None:
+        for flag in ("project_dir", "profiles_dir"):
+            if getattr(args, flag, None) is not None:
+                raise ParameterError(f"--{flag.replace('_', '-')} goes with --target NAME")
+        return None
+    if getattr(args, "db", None) is not None:
+        raise ParameterError("give --db FILE or --target NAME, not both")
+    if getattr(args, "dialect", "duckdb") != "duckdb":
+        raise ParameterError("--dialect prints the SQL, --target runs it: give one of them")
+    from fanout import dbt_target
+
+    return dbt_target.open_target(
+        args.target, project_dir=args.project_dir, profiles_dir=args.profiles_dir
+    )
+
+
+def _label(table) -> str:
+    """schema.table of a relation, unquoted: how reports name it."""
+    return ".".join(p.name for p in table.parts)
+
+
 def cmd_check_grain(args: argparse.Namespace) -> int:
     from fanout import grain
 
@@ -273,31 +318,55 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
         from fanout import lineage
 
         graph = lineage.load(args.manifest)
-        targets = [(_table_name(m), list(m.grains[0])) for m in graph.models if m.grains]
+        targets = [(m, list(m.grains[0])) for m in graph.models if m.grains]
         if not targets:
             raise ParameterError(f"no model in {args.manifest} declares or tests a grain")
-    if args.dialect != "duckdb" or args.db is None:
-        if args.db is None and args.dialect == "duckdb":
-            raise ParameterError(
-                "give --db FILE to run the checks, or --dialect to print their SQL"
-            )
-        sql = [
-            grain.grain_sql(relation, key, dialect=args.dialect) + ";" for relation, key in targets
+    target = _open_target(args)
+    if target is None and args.db is None and args.dialect == "duckdb":
+        raise ParameterError(
+            "give --db FILE or --target NAME to run the checks, or --dialect to print their SQL"
+        )
+    if target is None:
+        named = [
+            (relation if isinstance(relation, str) else _table_name(relation), key)
+            for relation, key in targets
         ]
+    if target is None and (args.dialect != "duckdb" or args.db is None):
+        sql = [grain.grain_sql(name, key, dialect=args.dialect) + ";" for name, key in named]
         _emit(args, {"dialect": args.dialect, "sql": sql}, "\n".join(sql))
         return 0
     from fanout.errors import DataError
 
-    con = _open_db(args.db)
-    con.execute("use wh")
     reports, missing = [], []
-    for relation, key in targets:
-        try:
-            reports.append(grain.check(con, relation, key))
-        except DataError as exc:
-            if args.relation is not None:
-                raise  # the one relation asked for: bad input
-            missing.append({"relation": relation, "error": str(exc)})
+    try:
+        if target is None:
+            con = _open_db(args.db)
+            con.execute("use wh")
+            checks = [(name, None, key) for name, key in named]
+        else:
+            from fanout.investigate import relation as relation_of
+
+            con = target
+            checks = []
+            for relation, key in targets:
+                if isinstance(relation, str):
+                    checks.append((relation, target.relation(relation), key))
+                else:
+                    table = relation_of(relation, target.dialect)
+                    checks.append((_label(table), table, key))
+        for label, table, key in checks:
+            try:
+                if table is None:
+                    reports.append(grain.check(con, label, key))
+                else:
+                    reports.append(grain.check(con, table, key, name=label))
+            except DataError as exc:
+                if args.relation is not None:
+                    raise  # the one relation asked for: bad input
+                missing.append({"relation": label, "error": str(exc)})
+    finally:
+        if target is not None:
+            target.close()
     payload = {
         "ok": all(r.ok for r in reports) and not missing,
         "checks": [
@@ -391,13 +460,28 @@ def _data_for(db: str | Path, given: str | None) -> Path:
     return folder
 
 
+SHAPES = (("revenue_date", "revenue"), ("order_date", "amount"))  # daily revenue's columns
+
+
+def _misstatement(rec, shape) -> dict:
+    off = rec.disagreeing
+    return {
+        "column": shape[1],
+        "overstated_by": str(rec.mart_total - rec.finance_total),
+        "factor": float(rec.mart_total / rec.finance_total) if rec.finance_total else None,
+        "days_misstated": len(off),
+        "days": len(rec.days),
+        "first_day": off[0].revenue_date.isoformat() if off else None,
+        "last_day": off[-1].revenue_date.isoformat() if off else None,
+    }
+
+
 def _misstatements(con, impact) -> dict[str, dict]:
     """For each affected model shaped like daily revenue, its revenue against finance's
     (`con` has the build attached as `wh` and the raw tables as views)."""
     from fanout import reconcile
     from fanout.grain import table_ref
 
-    shapes = (("revenue_date", "revenue"), ("order_date", "amount"))
     out = {}
     for node in impact.walk():
         if node.resource_type != "model" or node.name in out:
@@ -407,20 +491,76 @@ def _misstatements(con, impact) -> dict[str, dict]:
             cols = {r[0] for r in con.execute(f"describe {relation}").fetchall()}
         except Exception:  # not in this database
             continue
-        shape = next((s for s in shapes if set(s) <= cols), None)
+        shape = next((s for s in SHAPES if set(s) <= cols), None)
         if shape is None:
             continue
         rec = reconcile.daily(con, f"wh.{node.name}", "finance_daily_revenue", mart_columns=shape)
-        off = rec.disagreeing
-        out[node.name] = {
-            "column": shape[1],
-            "overstated_by": str(rec.mart_total - rec.finance_total),
-            "factor": float(rec.mart_total / rec.finance_total) if rec.finance_total else None,
-            "days_misstated": len(off),
-            "days": len(rec.days),
-            "first_day": off[0].revenue_date.isoformat() if off else None,
-            "last_day": off[-1].revenue_date.isoformat() if off else None,
-        }
+        out[node.name] = _misstatement(rec, shape)
+    return out
+
+
+def _misstatements_on_target(target, graph, impact, finance: str) -> dict[str, dict]:
+    """`_misstatements` through a dbt target: each model read where the manifest says it is,
+    finance's daily revenue from `finance`."""
+    from fanout import reconcile
+    from fanout.investigate import relation
+
+    out = {}
+    for node in impact.walk():
+        if node.resource_type != "model" or node.name in out:
+            continue
+        table = relation(graph.node(node.unique_id), target.dialect)
+        cols = target.columns(table)
+        if cols is None:  # not built on this target
+            continue
+        shape = next((s for s in SHAPES if set(s) <= set(cols)), None)
+        if shape is None:
+            continue
+        rec = reconcile.daily(target, table, finance, mart_columns=shape)
+        out[node.name] = _misstatement(rec, shape)
+    return out
+
+
+def _dashboard_figures_on_target(target, graph, impact, orders: str) -> list[dict]:
+    """`_dashboard_figures` through a dbt target: each figure's query (dashboards.csv, in
+    DuckDB's SQL) written in the target's dialect over the models' relations, the truth
+    from the raw orders in `orders`."""
+    import sqlglot
+    from sqlglot import exp
+
+    from fanout import timeline
+    from fanout.investigate import relation
+
+    source = target.relation(orders)
+    amount = exp.column("amount")
+    truth_sql = (
+        exp.select(
+            exp.Sum(this=amount), exp.Count(this=exp.Star()), exp.Avg(this=amount.copy())
+        )
+        .from_(source)
+        .sql(dialect=target.dialect)
+    )
+    (row,) = target.rows(truth_sql, _label(source))
+    truth = dict(zip(("revenue", "orders", "average order value"), row, strict=True))
+    reached = set(impact.reached("exposure"))
+    out = []
+    for m in timeline.dashboards():
+        if m.exposure not in reached or m.metric not in truth:
+            continue
+        tree = sqlglot.parse_one(m.sql, dialect="duckdb")
+        for table in list(tree.find_all(exp.Table)):
+            table.replace(relation(graph.node(table.name), target.dialect))
+        ((shown,),) = target.rows(tree.sql(dialect=target.dialect), m.exposure)
+        real = float(truth[m.metric])
+        out.append(
+            {
+                "exposure": m.exposure,
+                "metric": m.metric,
+                "shown": float(shown),
+                "truth": real,
+                "factor": float(shown) / real if real else None,
+            }
+        )
     return out
 
 
@@ -445,9 +585,19 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
         f"{len(payload['exposures'])} exposures downstream of {impact.name}"
     )
     misstated = False
-    if args.db:
-        con = _open_db(args.db, _data_for(args.db, args.data))
-        found = _misstatements(con, impact)
+    _raw_relation_flags(args)
+    target = _open_target(args)
+    if args.db or target is not None:
+        incident = graph.project == "fanout_shop"
+        if target is None:
+            con = _open_db(args.db, _data_for(args.db, args.data))
+            found = _misstatements(con, impact)
+            figures = _dashboard_figures(con, graph, impact) if incident else []
+        else:
+            with target:
+                found = _misstatements_on_target(target, graph, impact, args.finance or FINANCE)
+                orders = args.orders or ORDERS
+                figures = _dashboard_figures_on_target(target, graph, impact, orders) if incident else []
         payload["misstatements"] = found
         for model, m in found.items():
             if m["days_misstated"]:
@@ -460,7 +610,6 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
                 lines.append(f"{model}: {m['column']} agrees with finance on all {m['days']} days")
         bad = {k for k, m in found.items() if m["days_misstated"]}
         misstated = bool(bad)
-        figures = _dashboard_figures(con, graph, impact) if graph.project == "fanout_shop" else []
         payload["dashboards"] = figures
         for f in figures:
             if f["factor"] is not None and abs(f["factor"] - 1) > 1e-9:
@@ -512,12 +661,22 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     from fanout import investigate, lineage
     from fanout.lineage.manifest import read
 
-    con = _open_db(args.db)
-    con.execute("use wh")
-    manifest = read(args.manifest)
-    graph = lineage.load(manifest, where=args.manifest)
-    history = investigate.incident_history(Params()) if graph.project == "fanout_shop" else ()
-    found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
+    if args.db is None and args.target is None:
+        raise ParameterError("give --db FILE or --target NAME to walk the models' data")
+    target = _open_target(args)
+    try:
+        if target is None:
+            con = _open_db(args.db)
+            con.execute("use wh")
+        else:
+            con = target
+        manifest = read(args.manifest)
+        graph = lineage.load(manifest, where=args.manifest)
+        history = investigate.incident_history(Params()) if graph.project == "fanout_shop" else ()
+        found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
+    finally:
+        if target is not None:
+            target.close()
     impact = found.blast_radius
     payload = dataclasses.asdict(dataclasses.replace(found, blast_radius=None))
     payload["blast_radius"] = impact.rows() if impact is not None else None
@@ -661,34 +820,23 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if not tolerance.is_finite() or tolerance < 0:
         raise ParameterError(f"--tolerance must be a number >= 0, got {args.tolerance}")
     mart_columns = (args.date_column, args.revenue_column)
-    if args.dialect != "duckdb":
+    _raw_relation_flags(args)
+    target = _open_target(args)
+    if target is not None:
+        with target:
+            result = _reconcile_on_target(target, args, tolerance, mart_columns)
+    elif args.dialect != "duckdb":
         sql = reconcile.daily_sql(
             args.mart, "finance_daily_revenue", mart_columns=mart_columns, dialect=args.dialect
         )
         _emit(args, {"dialect": args.dialect, "sql": [sql + ";"]}, sql + ";")
         return 0
-    if args.db is None:
-        raise ParameterError("give --db FILE to reconcile, or --dialect to print the SQL")
-    con = _open_db(args.db, _data_for(args.db, args.data))
-    against = "finance_daily_revenue"
-    if args.against == "raw":
-        con.execute(
-            "create view raw_daily_revenue as select cast(ordered_at as date) as revenue_date, "
-            "sum(amount) as revenue from raw_orders group by 1"
+    elif args.db is None:
+        raise ParameterError(
+            "give --db FILE or --target NAME to reconcile, or --dialect to print the SQL"
         )
-        against = "raw_daily_revenue"
-    from fanout.errors import DataError
-
-    try:
-        result = reconcile.daily(
-            con, f"wh.{args.mart}", against, tolerance=tolerance, mart_columns=mart_columns
-        )
-    except Exception as exc:  # duckdb's catalog and binder errors name the relation or column
-        import duckdb
-
-        if isinstance(exc, duckdb.Error):
-            raise DataError(f"{args.mart}: {str(exc).splitlines()[0]}") from None
-        raise
+    else:
+        result = _reconcile_on_db(args, tolerance, mart_columns)
     payload = {
         "ok": result.ok,
         "days": len(result.days),
@@ -721,6 +869,66 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         lines.append(f"  ... {len(result.disagreeing) - args.limit} more days (--limit)")
     _emit(args, payload, "\n".join(lines))
     return 0 if result.ok else 1
+
+
+FINANCE = "finance.finance_daily_revenue"  # where load_raw puts the raw tables on a target
+ORDERS = "shop.raw_orders"
+
+
+def _raw_relation_flags(args: argparse.Namespace) -> None:
+    """--finance and --orders name tables on a target; --data is the raw files of a --db."""
+    if args.target is None:
+        for flag in ("finance", "orders"):
+            if getattr(args, flag) is not None:
+                raise ParameterError(
+                    f"--{flag} goes with --target NAME (with --db the raw data is --data DIR)"
+                )
+    elif args.data is not None:
+        raise ParameterError(
+            "--data goes with --db FILE; on a target the raw tables are read in the warehouse "
+            "(--finance, --orders)"
+        )
+
+
+def _reconcile_on_target(target, args, tolerance, mart_columns):
+    from fanout import reconcile
+
+    if args.against == "raw":
+        against, columns = args.orders or ORDERS, ("ordered_at", "amount")
+    else:
+        against, columns = args.finance or FINANCE, ("revenue_date", "revenue")
+    return reconcile.daily(
+        target,
+        args.mart,
+        against,
+        tolerance=tolerance,
+        mart_columns=mart_columns,
+        finance_columns=columns,
+    )
+
+
+def _reconcile_on_db(args, tolerance, mart_columns):
+    from fanout import reconcile
+    from fanout.errors import DataError
+
+    con = _open_db(args.db, _data_for(args.db, args.data))
+    against = "finance_daily_revenue"
+    if args.against == "raw":
+        con.execute(
+            "create view raw_daily_revenue as select cast(ordered_at as date) as revenue_date, "
+            "sum(amount) as revenue from raw_orders group by 1"
+        )
+        against = "raw_daily_revenue"
+    try:
+        return reconcile.daily(
+            con, f"wh.{args.mart}", against, tolerance=tolerance, mart_columns=mart_columns
+        )
+    except Exception as exc:  # duckdb's catalog and binder errors name the relation or column
+        import duckdb
+
+        if isinstance(exc, duckdb.Error):
+            raise DataError(f"{args.mart}: {str(exc).splitlines()[0]}") from None
+        raise
 
 
 def cmd_training_prepare(args: argparse.Namespace) -> int:
@@ -905,6 +1113,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="duckdb",
         help="print the check's SQL in this dialect instead of running it",
     )
+    _target_options(gr, "check")
     common(gr)
     gr.set_defaults(func=cmd_check_grain)
 
@@ -951,6 +1160,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DIALECTS,
         default="duckdb",
         help="print the reconciliation SQL in this dialect instead of running it",
+    )
+    _target_options(rc, "reconcile")
+    rc.add_argument(
+        "--finance",
+        metavar="RELATION",
+        help="with --target: finance's daily revenue (default: finance.finance_daily_revenue, "
+        "where load_raw puts it)",
+    )
+    rc.add_argument(
+        "--orders",
+        metavar="RELATION",
+        help="with --target and --against raw: the raw orders (default: shop.raw_orders)",
     )
     common(rc)
     rc.set_defaults(func=cmd_reconcile)
@@ -1028,6 +1249,17 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("--manifest", required=True, metavar="FILE", help="dbt target/manifest.json")
     br.add_argument("--db", metavar="FILE", help="DuckDB database of the build (read-only)")
     br.add_argument("--data", metavar="DIR", help="raw data with finance_daily_revenue")
+    _target_options(br, "quantify the misstatements")
+    br.add_argument(
+        "--finance",
+        metavar="RELATION",
+        help="with --target: finance's daily revenue (default: finance.finance_daily_revenue)",
+    )
+    br.add_argument(
+        "--orders",
+        metavar="RELATION",
+        help="with --target: the raw orders, the dashboards' truth (default: shop.raw_orders)",
+    )
     common(br)
     br.set_defaults(func=cmd_blast_radius)
 
@@ -1042,9 +1274,10 @@ def build_parser() -> argparse.ArgumentParser:
             "broken grain is found."
         ),
     )
-    inv.add_argument("--db", required=True, metavar="FILE", help="DuckDB database (read-only)")
+    inv.add_argument("--db", metavar="FILE", help="DuckDB database (read-only)")
     inv.add_argument("--manifest", required=True, metavar="FILE", help="dbt target/manifest.json")
     inv.add_argument("--symptom", required=True, metavar="MODEL", help="the model that looks wrong")
+    _target_options(inv, "walk")
     common(inv)
     inv.set_defaults(func=cmd_investigate)
 

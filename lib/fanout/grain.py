@@ -24,7 +24,15 @@ from sqlglot import exp
 
 from fanout.errors import DataError
 
-__all__ = ["GrainReport", "check", "check_sql", "grain_sql", "parse_relation", "table_ref"]
+__all__ = [
+    "GrainReport",
+    "check",
+    "check_sql",
+    "examples_sql",
+    "grain_sql",
+    "parse_relation",
+    "table_ref",
+]
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,42 @@ def check_sql(relation: str | exp.Expression, key: Sequence[str], examples: int 
     return query.sql(dialect="duckdb")
 
 
+def examples_sql(
+    relation: str | exp.Expression, key: Sequence[str], examples: int = 5, dialect: str = "duckdb"
+) -> str:
+    """The `examples` keys with the most rows (more than one), most rows first, ties by key:
+    the second query a check sends to a warehouse other than DuckDB, only when the first
+    found duplicates.
+
+    >>> print(examples_sql("stg_orders", ["order_id"], 3, "postgres"))  # doctest: +NORMALIZE_WHITESPACE
+    SELECT order_id, COUNT(*) AS n_rows FROM stg_orders GROUP BY order_id
+    HAVING COUNT(*) > 1 ORDER BY n_rows DESC, order_id LIMIT 3
+    """  # noqa: E501
+    keyed = _keyed(relation, key)
+    return (
+        keyed.having(exp.Count(this=exp.Star()) > 1)
+        .order_by(exp.column("n_rows").desc(), *(exp.column(k) for k in key))
+        .limit(examples)
+        .sql(dialect=dialect)
+    )
+
+
+def _check_on_target(target, relation, key, label, examples) -> GrainReport:
+    """The check through a dbt target (`fanout.dbt_target.Target`): one query in the
+    target's dialect, and a second for the worst keys when some key is duplicated."""
+    if isinstance(relation, str):
+        relation = target.relation(relation)
+    if label == "query" and isinstance(relation, exp.Table):
+        label = relation.sql(dialect=target.dialect)
+    (row,) = target.rows(grain_sql(relation, key, dialect=target.dialect), label)
+    counts = [int(v) for v in row[:6]]
+    worst: tuple = ()
+    if examples and counts[2]:
+        found = target.rows(examples_sql(relation, key, examples, target.dialect), label)
+        worst = tuple((tuple(r[: len(key)]), int(r[len(key)])) for r in found)
+    return GrainReport(label, key, *counts, examples=worst)
+
+
 def check(
     con,
     relation: str | exp.Expression,
@@ -184,11 +228,18 @@ def check(
     name: str | None = None,
     examples: int = 5,
 ) -> GrainReport:
-    """Check that `relation` (a table name, or a query) is one row per `key` on `con`."""
-    import duckdb
+    """Check that `relation` (a table name, or a query) is one row per `key` on `con`: a
+    DuckDB connection, or a dbt target (`fanout.dbt_target.Target`)."""
+    from fanout.dbt_target import Target
 
     key = tuple(key)
+    if not key:
+        raise DataError("a grain needs at least one key column")
     label = name or (relation if isinstance(relation, str) else "query")
+    if isinstance(con, Target):
+        return _check_on_target(con, relation, key, label, examples)
+    import duckdb
+
     try:
         row = con.execute(check_sql(relation, key, examples)).fetchall()[0]
     except duckdb.CatalogException as exc:
