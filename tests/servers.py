@@ -143,10 +143,31 @@ def start_postgres(parent: str | Path | None = None) -> PostgresCluster:
         "-c synchronous_commit=off -c full_page_writes=off"
     )
     steps = [
-        [initdb, "-D", str(cluster.data), "-U", cluster.role, "--auth=trust", "-E", "UTF8"]
-        + ["--locale=C", "--no-sync"],
-        [pg_ctl, "-D", str(cluster.data), "-l", str(folder / "server.log"), "-w", "-t", "60"]
-        + ["-o", options, "start"],
+        [
+            initdb,
+            "-D",
+            str(cluster.data),
+            "-U",
+            cluster.role,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        [
+            pg_ctl,
+            "-D",
+            str(cluster.data),
+            "-l",
+            str(folder / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        ],
     ]
     for step in steps:
         try:
@@ -243,5 +264,7 @@ def start_spark(settings: dict[str, str]):
         session.sparkContext.setLogLevel("ERROR")
         session.sql("select 1").collect()
     except Exception as exc:
-        raise Unavailable(f"Spark: the local session did not start: {_last_line(str(exc))}")
+        raise Unavailable(
+            f"Spark: the local session did not start: {_last_line(str(exc))}"
+        ) from None
     return session

@@ -182,7 +182,9 @@ def test_check_grain_of_every_grained_model_passes_on_the_fix(capsys, engine, bu
         capsys, "check", "grain", "--manifest", fix.manifest_path, *engine.flags("fix")
     )
     assert code == 0 and report["missing"] == []
-    figures = {c["relation"].split(".")[-1]: (c["rows"], c["distinct_keys"]) for c in report["checks"]}
+    figures = {
+        c["relation"].split(".")[-1]: (c["rows"], c["distinct_keys"]) for c in report["checks"]
+    }
     assert figures == {
         "stg_orders": (4157, 4157),
         "stg_order_items": (10468, 10468),

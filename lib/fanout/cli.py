@@ -528,40 +528,26 @@ def _dashboard_figures_on_target(target, graph, impact, orders: str) -> list[dic
     import sqlglot
     from sqlglot import exp
 
-    from fanout import timeline
     from fanout.investigate import relation
 
     source = target.relation(orders)
     amount = exp.column("amount")
     truth_sql = (
-        exp.select(
-            exp.Sum(this=amount), exp.Count(this=exp.Star()), exp.Avg(this=amount.copy())
-        )
+        exp.select(exp.Sum(this=amount), exp.Count(this=exp.Star()), exp.Avg(this=amount.copy()))
         .from_(source)
         .sql(dialect=target.dialect)
     )
     (row,) = target.rows(truth_sql, _label(source))
     truth = dict(zip(("revenue", "orders", "average order value"), row, strict=True))
-    reached = set(impact.reached("exposure"))
-    out = []
-    for m in timeline.dashboards():
-        if m.exposure not in reached or m.metric not in truth:
-            continue
+
+    def shown(m) -> float:
         tree = sqlglot.parse_one(m.sql, dialect="duckdb")
         for table in list(tree.find_all(exp.Table)):
             table.replace(relation(graph.node(table.name), target.dialect))
-        ((shown,),) = target.rows(tree.sql(dialect=target.dialect), m.exposure)
-        real = float(truth[m.metric])
-        out.append(
-            {
-                "exposure": m.exposure,
-                "metric": m.metric,
-                "shown": float(shown),
-                "truth": real,
-                "factor": float(shown) / real if real else None,
-            }
-        )
-    return out
+        ((value,),) = target.rows(tree.sql(dialect=target.dialect), m.exposure)
+        return value
+
+    return _figures(impact, truth, shown)
 
 
 def cmd_blast_radius(args: argparse.Namespace) -> int:
@@ -597,7 +583,9 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
             with target:
                 found = _misstatements_on_target(target, graph, impact, args.finance or FINANCE)
                 orders = args.orders or ORDERS
-                figures = _dashboard_figures_on_target(target, graph, impact, orders) if incident else []
+                figures = (
+                    _dashboard_figures_on_target(target, graph, impact, orders) if incident else []
+                )
         payload["misstatements"] = found
         for model, m in found.items():
             if m["days_misstated"]:
@@ -629,8 +617,6 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
 def _dashboard_figures(con, graph, impact) -> list[dict]:
     """The incident's dashboards (data/incident/dashboards.csv) that the impact reaches: each
     headline figure as the database shows it against the truth from the raw orders."""
-    from fanout import timeline
-
     truth = dict(
         con.execute(
             "select 'revenue', sum(amount) from raw_orders "
@@ -638,20 +624,27 @@ def _dashboard_figures(con, graph, impact) -> list[dict]:
             "union all select 'average order value', avg(amount) from raw_orders"
         ).fetchall()
     )
+    return _figures(impact, truth, lambda m: con.execute(m.query("wh")).fetchall()[0][0])
+
+
+def _figures(impact, truth: dict, shown) -> list[dict]:
+    """Each dashboard figure the impact reaches (`shown(metric)`, its value as the warehouse
+    shows it) against `truth` (metric name -> the true value)."""
+    from fanout import timeline
+
     reached = set(impact.reached("exposure"))
     out = []
     for m in timeline.dashboards():
         if m.exposure not in reached or m.metric not in truth:
             continue
-        (shown,) = con.execute(m.query("wh")).fetchall()[0]
-        real = float(truth[m.metric])
+        value, real = float(shown(m)), float(truth[m.metric])
         out.append(
             {
                 "exposure": m.exposure,
                 "metric": m.metric,
-                "shown": float(shown),
+                "shown": value,
                 "truth": real,
-                "factor": float(shown) / real if real else None,
+                "factor": value / real if real else None,
             }
         )
     return out
