@@ -362,10 +362,20 @@ NOTES = {
         'against baseline; enrichment/baseline is the incident\'s "slower build" at scale.'
     ),
     "grain": (
-        "Each contender in its own process (peak memory is its own, imports included). fanout "
-        "and dbt's `unique` test SQL (compiled by dbt) query the same DuckDB file; pandas "
-        "reads the table exported to Parquet. The contenders must agree on the number of "
-        "duplicated keys. Ratio: against fanout (time, memory)."
+        "Each contender in its own process (peak memory is its own, imports included). On "
+        "DuckDB (cases 1m, 10m): fanout's check (rows, distinct keys, duplicated keys, rows "
+        "in duplicates, null keys, the largest count, then the five worst keys when any "
+        "repeats), the SQL of dbt's `unique` test compiled by dbt (the number of duplicated "
+        "keys only), the engine's floor (one `count(*), count(distinct key)` query: rows and "
+        "distinct keys only), polars (a lazy scan of the same table exported to Parquet) and "
+        "pandas as users read a table (`con.sql(...).df()`: the whole table, or the key "
+        "column only) on the same DuckDB file. Cases `· postgres` and `· spark`: the same "
+        "check through a dbt target (the adapter's connection, opened before the clock "
+        "starts) on a throwaway PostgreSQL cluster and a local Spark session, against dbt's "
+        "`unique` test compiled for that target and the floor; their memory is the worker's "
+        "process tree (Spark's JVM is a child; PostgreSQL's server is not: it is the "
+        "warehouse's). The contenders must agree on every figure they compute. Ratio: "
+        "against the first contender of the case (time, memory)."
     ),
     "workbook": (
         "cold: `fanout workbook` from an empty build folder (validation, three dbt builds, "

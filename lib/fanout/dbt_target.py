@@ -165,6 +165,10 @@ class Target:
         self._release()
         with contextlib.suppress(Exception):
             self._adapter.cleanup_connections()
+        if self.adapter_type == "duckdb":  # dbt-duckdb keeps the file open (and locked)
+            from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+            DuckDBConnectionManager.close_all_connections()
 
 
 def _plain(value: Any) -> Any:
