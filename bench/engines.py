@@ -72,7 +72,15 @@ def _profiles(folder: Path, name: str, output: dict) -> Path:
     return folder
 
 
-def _case(engine: str, scale: str, folder: Path, data: Path, settings: dict, repeat: int):
+def _case(
+    engine: str,
+    scale: str,
+    folder: Path,
+    data: Path,
+    settings: dict,
+    repeat: int,
+    server_pid: int | None = None,
+):
     target = f"{engine}_enrichment"
     say(f"setup: {engine}: load_raw and dbt build of the enrichment at {scale}")
     args = {
@@ -95,6 +103,7 @@ def _case(engine: str, scale: str, folder: Path, data: Path, settings: dict, rep
         "target": target,
         "relation": "stg_orders",
         "key": "order_id",
+        "server_pid": server_pid,
     }
     contenders = [
         Contender("fanout check via dbt target", "grain_target", {**common, "how": "fanout"}),
@@ -138,7 +147,9 @@ def engine_runs(repeat: int, scale: str = "1m") -> list[Run]:
             pg = folder / "postgres"
             pg.mkdir()
             _profiles(pg, "postgres_enrichment", cluster.profile_output("enrichment"))
-            runs += _case("postgres", scale, pg, cluster.readable_copy(data), {}, repeat)
+            runs += _case(
+                "postgres", scale, pg, cluster.readable_copy(data), {}, repeat, cluster.pid
+            )
         finally:
             cluster.stop()
     why = servers.spark_unavailable()

@@ -104,34 +104,37 @@ def grain_pandas_duckdb(database: str, relation: str, key: str, columns: list[st
 
 
 class _TreePeak:
-    """The peak resident memory of this process and its children (a Spark session's JVM is
-    one), sampled every 20 ms while the block runs."""
+    """The peak resident memory of a process and its children (this process by default; a
+    local Spark session's JVM is one of its children), sampled every 20 ms while the block
+    runs."""
+
+    def __init__(self, pid: int | None = None):
+        import os
+
+        self.pid = pid or os.getpid()
 
     def __enter__(self):
-        import os
         import threading
 
         from bench.treepeak import tree_rss
 
-        self.peak = tree_rss(os.getpid())
+        self.peak = tree_rss(self.pid)
         self._stop = threading.Event()
 
         def sample():
             while not self._stop.wait(0.02):
-                self.peak = max(self.peak, tree_rss(os.getpid()))
+                self.peak = max(self.peak, tree_rss(self.pid))
 
         self._thread = threading.Thread(target=sample, daemon=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
-        import os
-
         from bench.treepeak import tree_rss
 
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, tree_rss(os.getpid()))
+        self.peak = max(self.peak, tree_rss(self.pid))
 
     @property
     def mib(self) -> float:
@@ -147,11 +150,16 @@ def grain_target(
     relation: str,
     key: str,
     sql: str | None = None,
+    server_pid: int | None = None,
 ):
     """The grain check through a dbt target (the adapter's connection): fanout's check, the
     SQL of dbt's unique test compiled for that target, or the engine's floor. The connection
     (and a Spark session) is up before the clock starts; the memory is this process tree's
-    (a local Spark's JVM included; a PostgreSQL server's is not: it is another machine's)."""
+    (a local Spark's JVM included). A PostgreSQL server's processes (`server_pid`, its
+    postmaster) are measured apart, as `server_peak_mib`: their resident memory summed, so
+    shared buffers count once per process that touched them."""
+    import contextlib
+
     from sqlglot import exp
 
     from fanout import dbt_target, grain
@@ -159,7 +167,8 @@ def grain_target(
     t = dbt_target.open_target(target, project_dir=project_dir, profiles_dir=profiles_dir)
     t.rows("select 1")
     table = t.relation(relation)
-    with _TreePeak() as peak:
+    server = _TreePeak(server_pid) if server_pid else contextlib.nullcontext()
+    with _TreePeak() as peak, server:
         started = time.perf_counter()
         if how == "fanout":
             report = grain.check(t, table, [key])
@@ -180,6 +189,8 @@ def grain_target(
         seconds = time.perf_counter() - started
     t.close()
     answer[PEAK] = peak.mib
+    if server_pid:
+        answer["server_peak_mib"] = round(server.mib)
     return seconds, answer
 
 

@@ -67,6 +67,11 @@ class PostgresCluster:
     def data(self) -> Path:
         return self.folder / "data"
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (the first line of its postmaster.pid)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def profile_output(self, schema: str, threads: int = 2) -> dict:
         """A dbt-postgres target for this cluster, building into `schema`."""
         return {

@@ -95,7 +95,7 @@ def test_investigate_through_a_duckdb_target_equals_db(capsys, builds):
 )
 def test_flags_that_do_not_go_together_are_one_line_exit_2(capsys, argv, message):
     code, out, err = _run(capsys, "check", "grain", "--relation", "r", "--key", "k", *argv)
-    assert (code, out, err) == (2, "", f"fanout check grain: error: {message}\n")
+    assert (code, out, err) == (2, "", f"fanout check: error: {message}\n")
 
 
 def test_a_missing_target_profile_or_relation_is_one_line_exit_2(capsys, builds, tmp_path):
@@ -106,25 +106,25 @@ def test_a_missing_target_profile_or_relation_is_one_line_exit_2(capsys, builds,
     code, out, err = _run(capsys, *argv, *project, "--profiles-dir", fix.folder, "--target", "nope")
     assert (code, out) == (2, "")
     assert err == (
-        "fanout check grain: error: target 'nope': The profile 'fanout_shop' does not have a "
+        "fanout check: error: target 'nope': The profile 'fanout_shop' does not have a "
         "target named 'nope'. The valid target names for this profile are: fanout\n"
     )
     (tmp_path / "profiles.yml").write_text("other_profile:\n  outputs: {}\n")
     code, out, err = _run(capsys, *argv, *project, "--profiles-dir", tmp_path, "--target", "x")
     assert (code, out) == (2, "") and len(err.splitlines()) == 1
-    assert err.startswith("fanout check grain: error: target 'x': ") and "fanout_shop" in err
+    assert err.startswith("fanout check: error: target 'x': ") and "fanout_shop" in err
     code, out, err = _run(
         capsys, *argv, *project, "--profiles-dir", tmp_path / "no", "--target", "x"
     )
     assert (code, out, err) == (
         2,
         "",
-        f"fanout check grain: error: --profiles-dir {tmp_path / 'no'}: no profiles.yml there\n",
+        f"fanout check: error: --profiles-dir {tmp_path / 'no'}: no profiles.yml there\n",
     )
     code, out, err = _run(
         capsys, "check", "grain", "--relation", "nope", "--key", "order_id", *_flags(fix, "fix")
     )
     assert (code, out) == (2, "") and len(err.splitlines()) == 1
-    assert err.startswith("fanout check grain: error: nope: ")
+    assert err.startswith("fanout check: error: nope: ")
     assert sorted(p.name for p in fix.folder.iterdir()) == before  # nothing written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["profiles.yml"]

@@ -295,7 +295,7 @@ def test_a_missing_relation_is_one_line_exit_2(capsys, engine):
     )
     assert (code, out) == (2, "")
     assert len(err.strip().splitlines()) == 1
-    assert err.startswith("fanout check grain: error: nope: ")
+    assert err.startswith("fanout check: error: nope: ")
     code, out, err = _run(capsys, "reconcile", "--mart", "nope", *engine.flags("fix"))
     assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1
     assert err.startswith("fanout reconcile: error: fix.nope: ")
@@ -323,6 +323,6 @@ def test_a_missing_target_or_profile_is_one_line_exit_2(capsys, engine, tmp_path
     assert (code, out, err.strip()) == (
         2,
         "",
-        f"fanout check grain: error: --profiles-dir {tmp_path / 'none'}: no profiles.yml there",
+        f"fanout check: error: --profiles-dir {tmp_path / 'none'}: no profiles.yml there",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["profiles.yml"]
