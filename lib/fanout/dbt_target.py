@@ -229,9 +229,12 @@ def open_target(
 
 
 def _adapter(args: dict[str, Any]) -> tuple[Any, str]:
-    """The registered adapter of the target in `args`: the steps dbt's own command line
-    takes before a command runs (flags, profile, project, runtime config, adapter)."""
-    from dbt.adapters.factory import get_adapter, register_adapter
+    """The adapter of the target in `args`: the steps dbt's own command line takes before a
+    command runs (flags, profile, project, runtime config, adapter). The adapter is made
+    for this target alone, not registered in dbt's process-wide registry, which keeps the
+    first adapter of each type: a second target of the same type (another schema, another
+    warehouse) would get the first one's connection."""
+    from dbt.adapters.factory import FACTORY
     from dbt.cli.flags import Flags
     from dbt.cli.types import Command
     from dbt.config.runtime import RuntimeConfig, load_profile, load_project
@@ -254,8 +257,8 @@ def _adapter(args: dict[str, Any]) -> tuple[Any, str]:
         loaded = load_profile(project_dir, flags.VARS, flags.PROFILE, flags.TARGET, None)
         project = load_project(project_dir, False, loaded, flags.VARS)
         config = RuntimeConfig.from_parts(project, loaded, flags)
-        register_adapter(config, get_mp_context())
-        return get_adapter(config), loaded.profile_name
+        adapter_class = FACTORY.get_adapter_class_by_name(config.credentials.type)
+        return adapter_class(config, get_mp_context()), loaded.profile_name
     except DataError:
         raise
     except (DbtBaseException, ValidationError) as exc:
