@@ -1380,6 +1380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("always")
+        # as Python's default: unclosed sockets and files are the libraries' concern (py4j's,
+        # under a Spark session), not the user's
+        warnings.filterwarnings("ignore", category=ResourceWarning)
         warnings.showwarning = warn
         try:
             return args.func(args)
