@@ -191,9 +191,8 @@ def examples_sql(
     the second query a check sends to a warehouse other than DuckDB, only when the first
     found duplicates.
 
-    >>> print(examples_sql("stg_orders", ["order_id"], 3, "postgres"))  # doctest: +NORMALIZE_WHITESPACE
-    SELECT order_id, COUNT(*) AS n_rows FROM stg_orders GROUP BY order_id
-    HAVING COUNT(*) > 1 ORDER BY n_rows DESC, order_id LIMIT 3
+    >>> print(examples_sql("stg_orders", ["order_id"], 3, "spark"))
+    SELECT order_id, COUNT(*) AS n_rows FROM stg_orders GROUP BY order_id HAVING COUNT(*) > 1 ORDER BY n_rows DESC, order_id LIMIT 3
     """  # noqa: E501
     keyed = _keyed(relation, key)
     return (
