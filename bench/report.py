@@ -161,8 +161,8 @@ def _targets_scale(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Targe
                 f"{hundred.seconds / 60:.1f} min",
                 "< 30 min",
                 hundred.seconds < 1800,
-                "the builds and notebooks 05 and 06 dominate; next: share the history counts "
-                "between the notebooks",
+                "the runner's extras (the history's counts of every model at every build) and "
+                "the builds dominate; next: count each model's history in one pass over it",
             ),
             Target(
                 "… peak memory (all processes)",

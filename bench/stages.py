@@ -47,10 +47,13 @@ def disk_mib(folder: Path) -> float:
 
 
 # (pattern of the line that starts a stage, of the line that ends it, the stage's name)
-_START = re.compile(r"^(?:dataset: preparing|\[\d+/\d+\] (\S+) \.\.\.$|report: rendering)")
+_START = re.compile(
+    r"^(?:dataset: preparing|warehouse: the fix's tests.*: preparing$|\[\d+/\d+\] (\S+) \.\.\.$"
+    r"|report: rendering)"
+)
 _END = re.compile(
-    r"^(?:dataset: .* ready in|warehouse: (\w+) (?:built|reused) in|warehouse: the fix's tests"
-    r"|\[\d+/\d+\] (\S+) done in)"
+    r"^(?:dataset: .* ready in|warehouse: (\w+) (?:built|reused) in"
+    r"|warehouse: the fix's tests.* ready in |\[\d+/\d+\] (\S+) done in)"
 )
 
 

@@ -164,6 +164,10 @@ def test_the_scale_benchmark_reads_the_stages_from_the_runners_progress(tmp_path
 
     from bench.stages import run_stages
 
+    EXTRAS = (
+        "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and "
+        "the history's counts"
+    )
     script = tmp_path / "fake.py"
     script.write_text(
         "import sys, time\n"
@@ -177,8 +181,10 @@ def test_the_scale_benchmark_reads_the_stages_from_the_runners_progress(tmp_path
         "say('warehouse: baseline built in 0.3 s')\n"
         "say('warehouse: enrichment reused in 0.3 s')\n"
         "say('[1/2] 01-load-the-raw-data ...')\n"
+        f"say({EXTRAS + ': preparing'!r})\n"
         "say('[2/2] 02-reproduce ...')\n"
         "say('[1/2] 01-load-the-raw-data done in 0.6 s')\n"
+        f"say({EXTRAS + ' ready in 0.9 s'!r})\n"
         "say('[2/2] 02-reproduce done in 0.3 s')\n"
         "say('report: rendering')\n"
     )
@@ -190,11 +196,14 @@ def test_the_scale_benchmark_reads_the_stages_from_the_runners_progress(tmp_path
         "build: baseline",
         "build: enrichment",
         "notebook 01-load-the-raw-data",
+        "extras: the fix's tests, the rebuild at the PR's deploy, the history's counts",
         "notebook 02-reproduce",
         "report",
         "whole run",
     ]
     by = {s.name: s for s in stages}
+    # made beside the first notebooks: timed from its own start line, not the last stage's end
+    assert 0.8 < by[stages[4].name].seconds < 3
     assert 0.2 < by["data"].seconds < 2 and by["data"].disk_mib >= 1.0
     assert 0.5 < by["notebook 01-load-the-raw-data"].seconds < 3  # from its start line
     assert by["whole run"].seconds == wall and wall >= sum(

@@ -139,3 +139,81 @@ def test_a_run_whose_kernel_dies_leaves_the_previous_run_as_it_was(tmp_path, cle
         run(params, notebooks=[notebook], jobs=1, say=lambda _: None)
     assert (previous / "params.json").read_text() == "the previous complete run\n"
     assert resources.MEMORY_ENV not in os.environ
+
+
+def _fake_execute(log, lock):
+    import threading
+    import time
+
+    def execute(nb, out, values, timeout=None):
+        from fanout.workbook import Executed
+
+        with lock:
+            log.append(("start", nb.name, threading.current_thread().name))
+        time.sleep(0.2)
+        with lock:
+            log.append(("end", nb.name))
+        return Executed(nb.name, out, 0.2)
+
+    return execute
+
+
+def test_the_extras_are_made_beside_the_notebooks_that_do_not_read_them(monkeypatch, tmp_path):
+    import threading
+    import time
+
+    from fanout import workbook
+
+    log, lock = [], threading.Lock()
+    monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
+
+    def meanwhile():
+        with lock:
+            log.append(("extras", threading.current_thread() is threading.main_thread()))
+        time.sleep(0.5)
+        with lock:
+            log.append(("extras done",))
+
+    names = ["01-a.ipynb", "02-b.ipynb", "04-c.ipynb", "05-d.ipynb"]
+    ran = workbook._execute_all(
+        [tmp_path / n for n in names], lambda nb: nb, {}, 2, lambda line: None, meanwhile=meanwhile
+    )
+    assert [r.name for r in ran] == names
+    assert ("extras", True) in log  # dbt runs in the main thread
+    done = log.index(("extras done",))
+    started = {e[1]: i for i, e in enumerate(log) if e[0] == "start"}
+    assert started["01-a.ipynb"] < done and started["02-b.ipynb"] < done
+    assert started["04-c.ipynb"] > done and started["05-d.ipynb"] > done
+
+
+def test_extras_that_fail_stop_the_notebooks_that_read_them(monkeypatch, tmp_path):
+    import threading
+
+    from fanout import workbook
+
+    log, lock = [], threading.Lock()
+    monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
+
+    def meanwhile():
+        raise RuntimeError("the rebuild failed")
+
+    names = ["01-a.ipynb", "04-c.ipynb"]
+    with pytest.raises(RuntimeError, match="the rebuild failed"):
+        workbook._execute_all(
+            [tmp_path / n for n in names],
+            lambda nb: nb,
+            {},
+            2,
+            lambda line: None,
+            meanwhile=meanwhile,
+        )
+    assert [e[1] for e in log if e[0] == "start"] == ["01-a.ipynb"]
+
+
+def test_the_extras_go_beside_the_kernels_only_when_their_keys_fit_the_share(tmp_path):
+    from fanout.workbook import _extras_bytes
+
+    share = resources.share(Params(memory_budget_gb=12), 2, tmp_path)  # DuckDB 3.2 GiB each
+    ten = Params.from_mapping(orders_per_day=111_000, days=90)  # 10M orders, 25M line items
+    hundred = Params.from_mapping(orders_per_day=1_110_000, days=90)
+    assert _extras_bytes(ten) <= share.duckdb < _extras_bytes(hundred)

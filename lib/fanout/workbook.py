@@ -221,6 +221,14 @@ def select(names: str | None) -> list[Path]:
 # The runner makes those after the builds, before any kernel starts, when one of these
 # notebooks is to run. A test keeps this list in step with the notebooks' code.
 NEED_EXTRAS = ("04-", "05-", "06-")
+# A generous estimate of what one distinct key costs in a DuckDB hash table (the history's
+# counts hold every line item's key at once).
+KEY_BYTES = 64
+
+
+def _extras_bytes(params: Params) -> float:
+    """The largest hash table the extras build: one entry per line item of the dataset."""
+    return params.orders_per_day * params.days * params.mean_items_per_order * KEY_BYTES
 
 
 def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
@@ -241,6 +249,10 @@ def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, s
     """What the NEED_EXTRAS notebooks read besides the builds (each made once, here)."""
     from fanout import history, raw, warehouse
 
+    say(
+        "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and the "
+        "history's counts: preparing"
+    )
     started = time.perf_counter()
     warehouse.run_tests(
         "fix",
@@ -267,6 +279,23 @@ def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, s
     )
 
 
+def _close_event_loop() -> None:
+    """Close the event loop nbclient opened in this worker thread (left open, it is reported
+    as a ResourceWarning when the thread ends); the next notebook here opens a new one."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
 class _NotStarted(Exception):
     """A notebook left out because another one failed first."""
 
@@ -278,17 +307,23 @@ def _execute_all(
     jobs: int,
     say: Callable[[str], None],
     timeout: int = CELL_TIMEOUT,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Executed]:
     """Execute `notebooks`, `jobs` at a time; results in notebook order. After a failure no
     new notebook starts, the running ones finish, and the first failure (in notebook order)
-    is raised."""
+    is raised. `meanwhile`, if given, runs in this thread while the first notebooks do, and
+    the NEED_EXTRAS notebooks wait for it (it prepares what they read)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     total = len(notebooks)
-    failed = threading.Event()
+    failed, ready = threading.Event(), threading.Event()
+    if meanwhile is None:
+        ready.set()
 
     def one(i: int, nb: Path) -> Executed:
+        if nb.name.startswith(NEED_EXTRAS):
+            ready.wait()
         if failed.is_set():
             raise _NotStarted(nb.name)
         try:
@@ -299,15 +334,29 @@ def _execute_all(
         except BaseException:
             failed.set()
             raise
+        finally:
+            _close_event_loop()
         say(f"[{i}/{total}] {nb.stem} done in {ran.seconds:.1f} s")
         return ran
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook") as pool:
         futures = [pool.submit(one, i, nb) for i, nb in enumerate(notebooks, 1)]
+        try:
+            if meanwhile is not None:
+                meanwhile()  # in this thread: dbt wants the main thread
+        except BaseException as error:
+            failed.set()
+            prepared: BaseException | None = error
+        else:
+            prepared = None
+        finally:
+            ready.set()
     errors = [f.exception() for f in futures]
     first = next((e for e in errors if e is not None and not isinstance(e, _NotStarted)), None)
     if first is not None:
         raise first
+    if prepared is not None:
+        raise prepared
     return [f.result() for f in futures]
 
 
@@ -360,19 +409,34 @@ def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
     notebooks = notebooks or notebook_paths()
     build = params.build_path(project_root())
     # Before any kernel starts, the runner works alone and takes the whole memory budget:
-    # the data, the three builds, and what some notebooks read besides (the fix's tests on
-    # the PR's tables, the rebuild at the PR's deploy). Then the kernels share the budget.
+    # the data and the three builds. What some notebooks read besides (the fix's tests on
+    # the PR's tables, the rebuild at the PR's deploy, the history's counts) is made alone
+    # too when its largest hash table would not fit in the runner's share; otherwise beside
+    # the first notebooks, which do not read it (at 10 million orders that saves its time).
+    extras = any(nb.name.startswith(NEED_EXTRAS) for nb in notebooks)
+    beside = extras and _extras_bytes(params) <= share.duckdb
     with share.alone():
         say("dataset: preparing and validating")
         started = time.perf_counter()
         data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
         say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
         builds = _prepare_builds(params, data_dir, build, say)
-        if any(nb.name.startswith(NEED_EXTRAS) for nb in notebooks):
+        if extras and not beside:
             _prepare_extras(params, data_dir, build, builds, say)
 
+    def meanwhile() -> None:
+        _prepare_extras(params, data_dir, build, builds, say)
+
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
-        return _execute_all(notebooks, target, values, jobs, say, timeout=cell_timeout)
+        return _execute_all(
+            notebooks,
+            target,
+            values,
+            jobs,
+            say,
+            timeout=cell_timeout,
+            meanwhile=meanwhile if beside else None,
+        )
 
     if in_place:
         return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)
