@@ -28,9 +28,9 @@ __all__ = [
     "GrainReport",
     "check",
     "check_sql",
-    "examples_sql",
     "grain_sql",
     "parse_relation",
+    "portable_check_sql",
     "table_ref",
 ]
 
@@ -184,38 +184,65 @@ def check_sql(relation: str | exp.Expression, key: Sequence[str], examples: int 
     return query.sql(dialect="duckdb")
 
 
-def examples_sql(
+def portable_check_sql(
     relation: str | exp.Expression, key: Sequence[str], examples: int = 5, dialect: str = "duckdb"
 ) -> str:
-    """The `examples` keys with the most rows (more than one), most rows first, ties by key:
-    the second query a check sends to a warehouse other than DuckDB, only when the first
-    found duplicates.
+    """`grain_sql` plus the `examples` keys with the most rows, in one statement of plain
+    SQL for any warehouse: the key counts (`keyed`) are read by both the summary and the
+    worst keys, which are joined to it, one row each (one row with null examples when no
+    key repeats), most rows first, ties by key. An engine that computes a CTE read twice
+    once scans the table once (PostgreSQL materializes it; Spark reuses the aggregate's
+    exchange).
 
-    >>> print(examples_sql("stg_orders", ["order_id"], 3, "spark"))
-    SELECT order_id, COUNT(*) AS n_rows FROM stg_orders GROUP BY order_id HAVING COUNT(*) > 1 ORDER BY n_rows DESC, order_id LIMIT 3
-    """  # noqa: E501
+    >>> print(portable_check_sql("t", ["k"], 2, "spark"))  # doctest: +ELLIPSIS
+    WITH keyed AS (SELECT k, COUNT(*) AS n_rows FROM t GROUP BY k), summary AS (...), \
+worst AS (SELECT k AS example_0, n_rows AS example_rows FROM keyed WHERE n_rows > 1 \
+ORDER BY n_rows DESC, k LIMIT 2) SELECT summary.*, worst.* FROM summary LEFT JOIN worst \
+ON TRUE ORDER BY worst.example_rows DESC, worst.example_0
+    """
+    if not examples:
+        return grain_sql(relation, key, dialect)
+    summary = _summary(relation, key)
     keyed = _keyed(relation, key)
-    return (
-        keyed.having(exp.Count(this=exp.Star()) > 1)
-        .order_by(exp.column("n_rows").desc(), *(exp.column(k) for k in key))
+    summary.find(exp.With).pop()
+    keys = [exp.column(k) for k in key]
+    n = exp.column("n_rows")
+    named = [exp.alias_(k.copy(), f"example_{i}") for i, k in enumerate(keys)]
+    worst = (
+        exp.select(*named, exp.alias_(n.copy(), "example_rows"))
+        .from_("keyed")
+        .where(n > 1)
+        .order_by(n.desc(), *keys)
         .limit(examples)
-        .sql(dialect=dialect)
     )
+    w = [exp.column(f"example_{i}", table="worst") for i in range(len(keys))]
+    query = (
+        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("summary")))
+        .select(exp.Column(this=exp.Star(), table=exp.to_identifier("worst")))
+        .from_("summary")
+        .join("worst", on=exp.true(), join_type="left")
+        .order_by(exp.column("example_rows", table="worst").desc(), *w)
+        .with_("keyed", as_=keyed)
+        .with_("summary", as_=summary)
+        .with_("worst", as_=worst)
+    )
+    return query.sql(dialect=dialect)
 
 
 def _check_on_target(target, relation, key, label, examples) -> GrainReport:
-    """The check through a dbt target (`fanout.dbt_target.Target`): one query in the
-    target's dialect, and a second for the worst keys when some key is duplicated."""
+    """The check through a dbt target (`fanout.dbt_target.Target`): one statement in the
+    target's dialect (`portable_check_sql`)."""
     if isinstance(relation, str):
         relation = target.relation(relation)
     if label == "query" and isinstance(relation, exp.Table):
         label = relation.sql(dialect=target.dialect)
-    (row,) = target.rows(grain_sql(relation, key, dialect=target.dialect), label)
-    counts = [int(v) for v in row[:6]]
-    worst: tuple = ()
-    if examples and counts[2]:
-        found = target.rows(examples_sql(relation, key, examples, target.dialect), label)
-        worst = tuple((tuple(r[: len(key)]), int(r[len(key)])) for r in found)
+    rows = target.rows(portable_check_sql(relation, key, examples, target.dialect), label)
+    counts = [int(v) for v in rows[0][:6]]
+    worst = tuple(
+        (tuple(r[6 : 6 + len(key)]), int(r[6 + len(key)]))
+        for r in rows
+        if len(r) > 6 and r[6 + len(key)] is not None
+    )
     return GrainReport(label, key, *counts, examples=worst)
 
 
