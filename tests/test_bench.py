@@ -243,3 +243,25 @@ def test_the_grain_contenders_agree_on_a_small_table(tmp_path):
     runs.append(Run("grain", "tiny", "wrong", 1, 0.1, 1.0, {"duplicated_keys": 3}))
     with pytest.raises(BenchError, match="disagree on duplicated_keys"):
         agree(runs)
+
+
+def test_the_grain_report_says_where_fanout_is_not_ahead_and_why():
+    from bench.report import grain_findings
+
+    runs = [
+        Run("grain", "10m", "fanout grain.check", 1, 2.0, 600.0),
+        Run("grain", "10m", "dbt unique test SQL", 1, 1.6, 700.0),
+        Run("grain", "10m", "pandas (con.sql().df(), whole table)", 1, 20.0, 4000.0),
+        Run("grain", "1m · postgres", "fanout check via dbt target", 1, 1.0, 170.0),
+        Run("grain", "1m · postgres", "engine floor via dbt target", 1, 0.5, 170.0),
+    ]
+    lines = grain_findings(summarise(runs))
+    assert len(lines) == 2  # pandas is behind on both; equal memory is not ahead
+    assert lines[0].startswith(
+        "- 10m: dbt unique test SQL is 1.25x faster (1.6 s against 2 s) than fanout: it "
+        "computes one figure"
+    )
+    assert lines[1].startswith(
+        "- 1m · postgres: engine floor via dbt target is 2.00x faster (0.5 s against 1 s) "
+        "than fanout: one `count(*), count(distinct)` keeps no count per key"
+    )
