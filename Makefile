@@ -24,7 +24,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help env workbook test test-fast notebooks bench training grade lint format data clean
+.PHONY: help env engines workbook test test-fast notebooks bench training grade lint format data clean
 
 help: ## list the targets
 	@echo "make workbook   run every notebook and write the HTML report under build/ (PARAMS=file.yaml)"
@@ -36,15 +36,33 @@ $(STAMP): pyproject.toml
 		{ echo "error: Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(ENV_DIR)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --editable '.[dev,engines]'
 	@touch $(STAMP)
 
 env: $(STAMP) ## create the environment (.venv, or the active one) and install the project
 
+# The engine tests start their own PostgreSQL cluster and Spark session; the server programs
+# and Java come from Debian, installed here when missing and allowed (root, apt-get).
+# Without them the engine tests skip, each with one line saying why.
+ENGINE_PACKAGES := postgresql openjdk-17-jre-headless
+engines: ## install PostgreSQL and Java for the engine tests when missing (Debian, as root)
+	@have_pg=no; have_java=no; \
+	{ command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 && have_pg=yes; \
+	{ command -v java || test -x "$$JAVA_HOME/bin/java"; } >/dev/null 2>&1 && have_java=yes; \
+	if [ $$have_pg$$have_java = yesyes ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(ENGINE_PACKAGES) (Debian) for the engine tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq >/dev/null && \
+		apt-get install -y -qq --no-install-recommends $(ENGINE_PACKAGES) >/dev/null; \
+	else \
+		echo "note: PostgreSQL ($$have_pg) or Java ($$have_java) missing and not installable here (root and apt-get needed): the engine tests will skip"; \
+	fi
+
 workbook: $(STAMP) ## run all notebooks with papermill and write the report under build/
 	$(BIN)/fanout workbook $(if $(PARAMS),--params $(PARAMS))
 
-test: $(STAMP) ## run every test (unit, warehouse, CLI, notebooks, nbval on committed outputs)
+test: $(STAMP) engines ## run every test (unit, warehouse, engines, CLI, notebooks, nbval on committed outputs)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 

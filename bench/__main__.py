@@ -7,7 +7,8 @@ rewrites `BENCHMARKS.md` from all the results there.
     generation  line items per second and peak memory at 1M and 10M orders, CSV and Parquet
     builds      dbt build of each revision at 1M and 10M orders; enrichment/baseline
     grain       grain check of the fanned-out stg_orders at 1M and 10M orders: fanout vs
-                dbt's unique test SQL vs pandas
+                dbt's unique test SQL, the engine's floor, polars and pandas; and through
+                dbt targets on PostgreSQL and Spark at 1M orders
     workbook    make workbook at the default parameters, cold and warm, vs its floor
     lineage     lint and static fan-out prediction over a generated 500-model dbt project,
                 next to dbt's own parse of it
@@ -30,7 +31,6 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -110,52 +110,16 @@ def bench_builds(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     return runs
 
 
-def _dbt_unique_sql(build) -> str:
-    """The SQL of dbt's `unique` test on stg_orders.order_id, compiled by dbt itself against
-    this build (its relation names included), wrapped as dbt wraps every test."""
-    import json
-
-    from dbt.cli.main import dbtRunner
-
-    inline = (
-        "{{ get_test_sql(test_unique(model=ref('stg_orders'), column_name='order_id'), "
-        "'count(*)', '!= 0', '!= 0', none) }}"
-    )
-    folder = build.database.parent
-    target = Path(tempfile.mkdtemp(prefix="dbt-unique-", dir=WORK))
-    variables = json.dumps({"raw_dir": str(build.data_dir), "raw_format": "parquet"})
-    outcome = dbtRunner().invoke(
-        [
-            "compile",
-            "--inline",
-            inline,
-            "--project-dir",
-            str(ROOT / "warehouse" / "enrichment"),
-            "--profiles-dir",
-            str(folder),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target),
-            "--vars",
-            variables,
-            "--log-level",
-            "none",
-            "--no-send-anonymous-usage-stats",
-        ]
-    )
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    DuckDBConnectionManager.close_all_connections()  # dbt keeps the file locked otherwise
-    shutil.rmtree(target, ignore_errors=True)
-    if not outcome.success:
-        raise BenchError(f"dbt could not compile the unique test: {outcome.exception}")
-    return outcome.result.results[0].node.compiled_code
+PANDAS = "pandas (con.sql().df(), whole table)"  # the whole-table contender the targets use
 
 
 def bench_grain(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    """On DuckDB at each scale: fanout, dbt's unique test SQL, the engine's floor, polars
+    (lazy scan of the same table exported to Parquet) and pandas as users read it; then the
+    same check through dbt targets on PostgreSQL and Spark at 1M orders."""
     import duckdb
 
+    from bench.engines import agree, engine_runs, unique_test_sql
     from fanout.incident import warehouse
 
     runs = []
@@ -169,6 +133,8 @@ def bench_grain(repeat: int, scales: tuple[str, ...]) -> list[Run]:
             con.execute(f"copy stg_orders to '{parquet}' (format parquet)")
             con.close()
         database = str(built.database)
+        table = {"database": database, "relation": "stg_orders", "key": "order_id"}
+        unique_sql = unique_test_sql(None, built.folder, built.data_dir, WORK)
         contenders = [
             Contender(
                 "fanout grain.check",
@@ -176,20 +142,25 @@ def bench_grain(repeat: int, scales: tuple[str, ...]) -> list[Run]:
                 {"database": database, "relation": "stg_orders", "key": ["order_id"]},
             ),
             Contender(
-                "dbt unique test SQL",
-                "grain_dbt_unique",
-                {"database": database, "sql": _dbt_unique_sql(built)},
+                "dbt unique test SQL", "grain_dbt_unique", {"database": database, "sql": unique_sql}
             ),
-            Contender("pandas", "grain_pandas", {"parquet": str(parquet), "key": "order_id"}),
+            Contender("engine floor: count(*), count(distinct)", "grain_floor", table),
             Contender(
-                "pandas, key column only",
-                "grain_pandas",
-                {"parquet": str(parquet), "key": "order_id", "columns": ["order_id"]},
+                "polars (lazy scan of Parquet)",
+                "grain_polars",
+                {"parquet": str(parquet), "key": "order_id"},
+            ),
+            Contender(PANDAS, "grain_pandas_duckdb", table),
+            Contender(
+                "pandas (con.sql().df(), key column only)",
+                "grain_pandas_duckdb",
+                {**table, "columns": ["order_id"]},
             ),
         ]
-        runs += side_by_side(
-            "grain", scale, contenders, repeat, agree=lambda a: a["duplicated_keys"]
-        )
+        found = side_by_side("grain", scale, contenders, repeat)
+        agree(found)
+        runs += found
+    runs += engine_runs(min(repeat, 3), "1m")
     return runs
 
 

@@ -154,9 +154,37 @@ def find(summaries: Sequence[Summary], case: str, contender: str) -> Summary:
     return next(s for s in summaries if s.case == case and s.contender == contender)
 
 
-def machine() -> str:
-    """One line about this machine: CPU, cores, memory, Python and library versions."""
-    from importlib.metadata import version
+# what else a benchmark's results depend on, beyond LIBRARIES
+LIBRARIES = ("duckdb", "dbt-core", "dbt-duckdb", "pandas", "pyarrow")
+MORE_LIBRARIES = {"grain": ("polars", "dbt-postgres", "dbt-spark", "pyspark")}
+
+
+def _servers() -> str:
+    """The PostgreSQL server and the Java the engine benchmarks ran on, as they report."""
+    import glob
+    import shutil
+
+    found = []
+    initdb = shutil.which("initdb") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1:]), None
+    )
+    for command in ([initdb, "--version"] if initdb else None, ["java", "-version"]):
+        if not command or not shutil.which(command[0]):
+            continue
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        text = (done.stdout or done.stderr).strip().splitlines()
+        if text:
+            found.append(text[0].replace("initdb (PostgreSQL)", "PostgreSQL").strip())
+    return ", ".join(found)
+
+
+def machine(name: str = "") -> str:
+    """One line about this machine: CPU, cores, memory, Python and library versions (and,
+    for the benchmark `name`, the other libraries and servers it used)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -171,12 +199,17 @@ def machine() -> str:
         memory = f"{kib / 2**20:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         memory = "memory unknown"
-    libs = ", ".join(
-        f"{p} {version(p)}" for p in ("duckdb", "dbt-core", "dbt-duckdb", "pandas", "pyarrow")
-    )
+    libs = []
+    for p in LIBRARIES + MORE_LIBRARIES.get(name, ()):
+        try:
+            libs.append(f"{p} {version(p)}")
+        except PackageNotFoundError:
+            libs.append(f"{p} not installed")
+    servers = _servers() if name in MORE_LIBRARIES else ""
     return (
         f"{cpu}, {os.cpu_count()} cores, {memory}, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}; {libs}"
+        f"Python {platform.python_version()}; {', '.join(libs)}"
+        + (f"; {servers}" if servers else "")
     )
 
 
@@ -186,7 +219,7 @@ def write_runs(name: str, runs: Sequence[Run]) -> Path:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.csv"
-    (RESULTS / f"{name}.machine.txt").write_text(machine() + "\n")  # where these ran
+    (RESULTS / f"{name}.machine.txt").write_text(machine(name) + "\n")  # where these ran
     keys = sorted({k for r in runs for k in r.answer})
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")

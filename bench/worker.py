@@ -59,12 +59,40 @@ def grain_dbt_unique(database: str, sql: str):
 
 
 @task
-def grain_pandas(parquet: str, key: str, columns: list[str] | None = None):
-    """A pandas user's check: read the table from Parquet, then `duplicated` and `nunique`."""
-    import pandas as pd
+def grain_floor(database: str, relation: str, key: str):
+    """The engine's floor: one `count(*), count(distinct key)` query, nothing more."""
+    con = _duckdb(database)
+    started = time.perf_counter()
+    rows, distinct = con.execute(
+        f"select count(*), count(distinct {key}) from {relation}"
+    ).fetchall()[0]
+    seconds = time.perf_counter() - started
+    return seconds, {"rows": int(rows), "distinct_keys": int(distinct)}
+
+
+@task
+def grain_polars(parquet: str, key: str):
+    """A polars user's check: a lazy scan of the table's Parquet export, keys counted."""
+    import polars as pl
 
     started = time.perf_counter()
-    df = pd.read_parquet(parquet, columns=columns)
+    counts = pl.scan_parquet(parquet).group_by(key).agg(pl.len().alias("n"))
+    out = counts.select(
+        rows=pl.col("n").sum(),
+        distinct_keys=pl.len(),
+        duplicated_keys=(pl.col("n") > 1).sum(),
+    ).collect()
+    seconds = time.perf_counter() - started
+    return seconds, {k: int(v) for k, v in out.row(0, named=True).items()}
+
+
+@task
+def grain_pandas_duckdb(database: str, relation: str, key: str, columns: list[str] | None = None):
+    """A pandas user's check, the table read the way users read it (`con.sql(...).df()`):
+    the whole table, or `columns` only; then `duplicated` and `nunique`."""
+    con = _duckdb(database)
+    started = time.perf_counter()
+    df = con.sql(f"select {', '.join(columns) if columns else '*'} from {relation}").df()
     keys = df[key]
     repeated = keys.duplicated(keep=False)
     answer = {
@@ -73,6 +101,123 @@ def grain_pandas(parquet: str, key: str, columns: list[str] | None = None):
         "duplicated_keys": int(keys[repeated].nunique()),
     }
     return time.perf_counter() - started, answer
+
+
+class _TreePeak:
+    """The peak resident memory of a process and its children (this process by default; a
+    local Spark session's JVM is one of its children), sampled every 20 ms while the block
+    runs."""
+
+    def __init__(self, pid: int | None = None):
+        import os
+
+        self.pid = pid or os.getpid()
+
+    def __enter__(self):
+        import threading
+
+        from bench.treepeak import tree_rss
+
+        self.peak = tree_rss(self.pid)
+        self._stop = threading.Event()
+
+        def sample():
+            while not self._stop.wait(0.02):
+                self.peak = max(self.peak, tree_rss(self.pid))
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        from bench.treepeak import tree_rss
+
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, tree_rss(self.pid))
+
+    @property
+    def mib(self) -> float:
+        return self.peak / 2**20
+
+
+@task
+def grain_target(
+    profiles_dir: str,
+    project_dir: str,
+    target: str,
+    how: str,
+    relation: str,
+    key: str,
+    sql: str | None = None,
+    server_pid: int | None = None,
+):
+    """The grain check through a dbt target (the adapter's connection): fanout's check, the
+    SQL of dbt's unique test compiled for that target, or the engine's floor. The connection
+    (and a Spark session) is up before the clock starts; the memory is this process tree's
+    (a local Spark's JVM included). A PostgreSQL server's processes (`server_pid`, its
+    postmaster) are measured apart, as `server_peak_mib`: their resident memory summed, so
+    shared buffers count once per process that touched them."""
+    import contextlib
+
+    from sqlglot import exp
+
+    from fanout.toolkit import dbt_target, grain
+
+    t = dbt_target.open_target(target, project_dir=project_dir, profiles_dir=profiles_dir)
+    t.rows("select 1")
+    table = t.relation(relation)
+    server = _TreePeak(server_pid) if server_pid else contextlib.nullcontext()
+    with _TreePeak() as peak, server:
+        started = time.perf_counter()
+        if how == "fanout":
+            report = grain.check(t, table, [key])
+            answer = {
+                "rows": report.rows,
+                "distinct_keys": report.distinct_keys,
+                "duplicated_keys": report.duplicated_keys,
+            }
+        elif how == "dbt":
+            answer = {"duplicated_keys": int(t.rows(sql)[0][0])}
+        else:
+            column = exp.column(key)
+            query = exp.select(
+                exp.Count(this=exp.Star()), exp.Count(this=exp.Distinct(expressions=[column]))
+            ).from_(table)
+            rows, distinct = t.rows(query.sql(dialect=t.dialect))[0]
+            answer = {"rows": int(rows), "distinct_keys": int(distinct)}
+        seconds = time.perf_counter() - started
+    t.close()
+    answer[PEAK] = peak.mib
+    if server_pid:
+        answer["server_peak_mib"] = round(server.mib)
+    return seconds, answer
+
+
+@task
+def engine_setup(engine: str, profiles_dir: str, data_dir: str, work: str, settings: dict):
+    """One engine's setup (not a measurement): the raw data loaded, the enrichment built,
+    and dbt's unique test on stg_orders.order_id compiled for that target. In its own
+    process, so that a Spark session's metastore is free for the measurements after it."""
+    from bench.engines import unique_test_sql
+    from fanout.incident import target_builds
+
+    target = f"{engine}_enrichment"
+    if settings:
+        from tests.servers import start_spark
+
+        start_spark(settings)
+    options = {"profiles_dir": profiles_dir, "data_dir": data_dir, "work": work}
+    started = time.perf_counter()
+    load = target_builds.load_raw(target, revision="enrichment", **options)
+    built = target_builds.build_on("enrichment", target, **options)
+    sql = unique_test_sql(target, profiles_dir, data_dir, work)
+    return time.perf_counter() - started, {
+        "load_seconds": load,
+        "build_seconds": built.seconds,
+        "ok": built.ok,
+        "unique_sql": sql,
+    }
 
 
 @task

@@ -62,7 +62,7 @@ def test_summary_takes_medians_and_ratios_against_the_first_contender():
 def test_targets_are_reported_met_or_missed():
     runs = [
         Run("grain", "10m", "fanout grain.check", 1, 2.5, 400.0),
-        Run("grain", "10m", "pandas", 1, 20.0, 4000.0),
+        Run("grain", "10m", "pandas (con.sql().df(), whole table)", 1, 20.0, 4000.0),
     ]
     text = table("grain", runs)
     assert "grain check at 10M orders: 2.50 s (goal < 3 s) MET" in text
@@ -210,3 +210,58 @@ def test_the_scale_benchmark_reads_the_stages_from_the_runners_progress(tmp_path
         by[n].seconds for n in ("data", "build: baseline", "build: enrichment")
     )
     assert all(s.peak_mib > 1 for s in stages if s.name != "report")
+
+
+def test_the_grain_contenders_agree_on_a_small_table(tmp_path):
+    """Each grain contender of `python -m bench grain`, in its own worker process, on a
+    table of 7 rows over 4 keys (2 duplicated): the same figures from every one."""
+    import duckdb
+
+    from bench.common import BenchError, worker
+    from bench.engines import agree
+
+    database, parquet = tmp_path / "t.duckdb", tmp_path / "t.parquet"
+    con = duckdb.connect(str(database))
+    con.execute("create table t as select * from (values (1), (1), (2), (3), (3), (3), (4)) v(k)")
+    con.execute(f"copy t to '{parquet}' (format parquet)")
+    con.close()
+    table = {"database": str(database), "relation": "t", "key": "k"}
+    found = {
+        "fanout": worker("grain_fanout", {**table, "key": ["k"]}),
+        "floor": worker("grain_floor", table),
+        "polars": worker("grain_polars", {"parquet": str(parquet), "key": "k"}),
+        "pandas": worker("grain_pandas_duckdb", table),
+        "pandas key only": worker("grain_pandas_duckdb", {**table, "columns": ["k"]}),
+    }
+    answers = {name: answer for name, (_, _, answer) in found.items()}
+    assert answers["floor"] == {"rows": 7, "distinct_keys": 4}
+    for name in ("fanout", "polars", "pandas", "pandas key only"):
+        assert answers[name] == {"rows": 7, "distinct_keys": 4, "duplicated_keys": 2}, name
+    assert all(seconds > 0 and peak > 0 for seconds, peak, _ in found.values())
+    runs = [Run("grain", "tiny", name, 1, 0.1, 1.0, a) for name, a in answers.items()]
+    agree(runs)
+    runs.append(Run("grain", "tiny", "wrong", 1, 0.1, 1.0, {"duplicated_keys": 3}))
+    with pytest.raises(BenchError, match="disagree on duplicated_keys"):
+        agree(runs)
+
+
+def test_the_grain_report_says_where_fanout_is_not_ahead_and_why():
+    from bench.report import grain_findings
+
+    runs = [
+        Run("grain", "10m", "fanout grain.check", 1, 2.0, 600.0),
+        Run("grain", "10m", "dbt unique test SQL", 1, 1.6, 700.0),
+        Run("grain", "10m", "pandas (con.sql().df(), whole table)", 1, 20.0, 4000.0),
+        Run("grain", "1m · postgres", "fanout check via dbt target", 1, 1.0, 170.0),
+        Run("grain", "1m · postgres", "engine floor via dbt target", 1, 0.5, 170.0),
+    ]
+    lines = grain_findings(summarise(runs))
+    assert len(lines) == 2  # pandas is behind on both; equal memory is not ahead
+    assert lines[0].startswith(
+        "- 10m: dbt unique test SQL is 1.25x faster (1.6 s against 2 s) than fanout: it "
+        "computes one figure"
+    )
+    assert lines[1].startswith(
+        "- 1m · postgres: engine floor via dbt target is 2.00x faster (0.5 s against 1 s) "
+        "than fanout: one `count(*), count(distinct)` keeps no count per key"
+    )

@@ -17,7 +17,15 @@ LIB = Path(fanout.__file__).parent
 SHARED = {"fanout", "fanout.errors", "fanout.bounded"}
 # third-party imports that may stay inside a function, because they are slow to import and
 # most commands never need them; each such line says why in a trailing comment
-LAZY = {"dbt", "papermill", "nbclient", "nbconvert", "jupyter_server_mathjax", "duckdb"}
+LAZY = {
+    "dbt",
+    "dbt_common",
+    "papermill",
+    "nbclient",
+    "nbconvert",
+    "jupyter_server_mathjax",
+    "duckdb",
+}
 # the command line imports each command's modules when that command runs (it is to be split
 # into one module per wing, each importing its wing at the top)
 LAZY_MODULES = {"fanout.cli", "fanout.__main__"}

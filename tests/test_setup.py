@@ -18,7 +18,8 @@ def _spec(requirement: str) -> str:
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    pip = project["dependencies"] + extras["dev"] + extras["engines"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [
         d for d in env["dependencies"] if isinstance(d, str) and _name(d) not in ("python", "pip")

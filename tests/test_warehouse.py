@@ -85,6 +85,13 @@ def test_fct_revenue_daily_sql_is_byte_identical_in_enrichment_and_fix():
     assert (wh / "enrichment" / path).read_bytes() == (wh / "fix" / path).read_bytes()
 
 
+def test_the_raw_loader_is_the_same_macro_in_every_revision():
+    # each revision stays a complete dbt project, so each carries the loader; none differs
+    wh = ROOT / "warehouse"
+    path = "macros/load_raw.sql"
+    assert len({(wh / rev / path).read_bytes() for rev in ("baseline", "enrichment", "fix")}) == 1
+
+
 def test_stg_orders_feeds_two_marts_and_three_dashboards(builds):
     manifest = builds["enrichment"].manifest
     children = manifest["child_map"]["model.fanout_shop.stg_orders"]

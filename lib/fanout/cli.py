@@ -261,6 +261,51 @@ def _grain_text(report) -> str:
     return line
 
 
+def _target_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--target NAME with --project-dir and --profiles-dir (dbt's own flags and defaults)."""
+    group = parser.add_argument_group(
+        "a dbt target",
+        f"{verb} on a warehouse through your dbt profile and adapter instead of a DuckDB file "
+        "(the SQL is written for the target's adapter; nothing is written there)",
+    )
+    group.add_argument("--target", metavar="NAME", help="a target of your dbt profile")
+    group.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        help="the dbt project whose profile is used (default, as dbt's: the current folder)",
+    )
+    group.add_argument(
+        "--profiles-dir",
+        metavar="DIR",
+        help="the folder of profiles.yml (default, as dbt's: DBT_PROFILES_DIR, the current "
+        "folder, ~/.dbt)",
+    )
+
+
+def _open_target(args: argparse.Namespace):
+    """The dbt target of --target, or None; --db and --target exclude each other, and the
+    project and profiles folders go with a target."""
+    if args.target is None:
+        for flag in ("project_dir", "profiles_dir"):
+            if getattr(args, flag, None) is not None:
+                raise ParameterError(f"--{flag.replace('_', '-')} goes with --target NAME")
+        return None
+    if getattr(args, "db", None) is not None:
+        raise ParameterError("give --db FILE or --target NAME, not both")
+    if getattr(args, "dialect", "duckdb") != "duckdb":
+        raise ParameterError("--dialect prints the SQL, --target runs it: give one of them")
+    from fanout.toolkit import dbt_target
+
+    return dbt_target.open_target(
+        args.target, project_dir=args.project_dir, profiles_dir=args.profiles_dir
+    )
+
+
+def _label(table) -> str:
+    """schema.table of a relation, unquoted: how reports name it."""
+    return ".".join(p.name for p in table.parts)
+
+
 def cmd_check_grain(args: argparse.Namespace) -> int:
     from fanout.toolkit import grain
 
@@ -274,31 +319,55 @@ def cmd_check_grain(args: argparse.Namespace) -> int:
         from fanout.toolkit import lineage
 
         graph = lineage.load(args.manifest)
-        targets = [(_table_name(m), list(m.grains[0])) for m in graph.models if m.grains]
+        targets = [(m, list(m.grains[0])) for m in graph.models if m.grains]
         if not targets:
             raise ParameterError(f"no model in {args.manifest} declares or tests a grain")
-    if args.dialect != "duckdb" or args.db is None:
-        if args.db is None and args.dialect == "duckdb":
-            raise ParameterError(
-                "give --db FILE to run the checks, or --dialect to print their SQL"
-            )
-        sql = [
-            grain.grain_sql(relation, key, dialect=args.dialect) + ";" for relation, key in targets
+    target = _open_target(args)
+    if target is None and args.db is None and args.dialect == "duckdb":
+        raise ParameterError(
+            "give --db FILE or --target NAME to run the checks, or --dialect to print their SQL"
+        )
+    if target is None:
+        named = [
+            (relation if isinstance(relation, str) else _table_name(relation), key)
+            for relation, key in targets
         ]
+    if target is None and (args.dialect != "duckdb" or args.db is None):
+        sql = [grain.grain_sql(name, key, dialect=args.dialect) + ";" for name, key in named]
         _emit(args, {"dialect": args.dialect, "sql": sql}, "\n".join(sql))
         return 0
     from fanout.errors import DataError
 
-    con = _open_db(args.db)
-    con.execute("use wh")
     reports, missing = [], []
-    for relation, key in targets:
-        try:
-            reports.append(grain.check(con, relation, key))
-        except DataError as exc:
-            if args.relation is not None:
-                raise  # the one relation asked for: bad input
-            missing.append({"relation": relation, "error": str(exc)})
+    try:
+        if target is None:
+            con = _open_db(args.db)
+            con.execute("use wh")
+            checks = [(name, None, key) for name, key in named]
+        else:
+            from fanout.toolkit.investigate import relation as relation_of
+
+            con = target
+            checks = []
+            for relation, key in targets:
+                if isinstance(relation, str):
+                    checks.append((relation, target.relation(relation), key))
+                else:
+                    table = relation_of(relation, target.dialect)
+                    checks.append((_label(table), table, key))
+        for label, table, key in checks:
+            try:
+                if table is None:
+                    reports.append(grain.check(con, label, key))
+                else:
+                    reports.append(grain.check(con, table, key, name=label))
+            except DataError as exc:
+                if args.relation is not None:
+                    raise  # the one relation asked for: bad input
+                missing.append({"relation": label, "error": str(exc)})
+    finally:
+        if target is not None:
+            target.close()
     payload = {
         "ok": all(r.ok for r in reports) and not missing,
         "checks": [
@@ -415,9 +484,20 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
         f"{len(payload['exposures'])} exposures downstream of {impact.name}"
     )
     misstated = False
-    if args.db:
-        con = _open_db(args.db, _data_for(args.db, args.data))
-        found = {k: m.to_dict() for k, m in blast.misstatements(con, impact).items()}
+    _raw_relation_flags(args)
+    target = _open_target(args)
+    if args.db or target is not None:
+        if target is None:
+            con = _open_db(args.db, _data_for(args.db, args.data))
+            found = blast.misstatements(con, impact)
+            figures = dashboards.figures(con, graph, impact)
+        else:
+            with target:
+                found = blast.misstatements_on_target(
+                    target, graph, impact, args.finance or FINANCE
+                )
+                figures = dashboards.figures_on_target(target, graph, impact, args.orders or ORDERS)
+        found = {k: m.to_dict() for k, m in found.items()}
         payload["misstatements"] = found
         for model, m in found.items():
             if m["days_misstated"]:
@@ -430,7 +510,6 @@ def cmd_blast_radius(args: argparse.Namespace) -> int:
                 lines.append(f"{model}: {m['column']} agrees with finance on all {m['days']} days")
         bad = {k for k, m in found.items() if m["days_misstated"]}
         misstated = bool(bad)
-        figures = dashboards.figures(con, graph, impact)
         payload["dashboards"] = figures
         for f in figures:
             if f["factor"] is not None and abs(f["factor"] - 1) > 1e-9:
@@ -452,12 +531,22 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     from fanout.toolkit import investigate, lineage
     from fanout.toolkit.lineage.manifest import read
 
-    con = _open_db(args.db)
-    con.execute("use wh")
-    manifest = read(args.manifest)
-    graph = lineage.load(manifest, where=args.manifest)
-    history = timeline.history_for(graph.project)
-    found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
+    if args.db is None and args.target is None:
+        raise ParameterError("give --db FILE or --target NAME to walk the models' data")
+    target = _open_target(args)
+    try:
+        if target is None:
+            con = _open_db(args.db)
+            con.execute("use wh")
+        else:
+            con = target
+        manifest = read(args.manifest)
+        graph = lineage.load(manifest, where=args.manifest)
+        history = timeline.history_for(graph.project)
+        found = investigate.walk(con, manifest, args.symptom, history=history, where=args.manifest)
+    finally:
+        if target is not None:
+            target.close()
     impact = found.blast_radius
     payload = dataclasses.asdict(dataclasses.replace(found, blast_radius=None))
     payload["blast_radius"] = impact.rows() if impact is not None else None
@@ -601,34 +690,23 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if not tolerance.is_finite() or tolerance < 0:
         raise ParameterError(f"--tolerance must be a number >= 0, got {args.tolerance}")
     mart_columns = (args.date_column, args.revenue_column)
-    if args.dialect != "duckdb":
+    _raw_relation_flags(args)
+    target = _open_target(args)
+    if target is not None:
+        with target:
+            result = _reconcile_on_target(target, args, tolerance, mart_columns)
+    elif args.dialect != "duckdb":
         sql = reconcile.daily_sql(
             args.mart, "finance_daily_revenue", mart_columns=mart_columns, dialect=args.dialect
         )
         _emit(args, {"dialect": args.dialect, "sql": [sql + ";"]}, sql + ";")
         return 0
-    if args.db is None:
-        raise ParameterError("give --db FILE to reconcile, or --dialect to print the SQL")
-    con = _open_db(args.db, _data_for(args.db, args.data))
-    against = "finance_daily_revenue"
-    if args.against == "raw":
-        con.execute(
-            "create view raw_daily_revenue as select cast(ordered_at as date) as revenue_date, "
-            "sum(amount) as revenue from raw_orders group by 1"
+    elif args.db is None:
+        raise ParameterError(
+            "give --db FILE or --target NAME to reconcile, or --dialect to print the SQL"
         )
-        against = "raw_daily_revenue"
-    from fanout.errors import DataError
-
-    try:
-        result = reconcile.daily(
-            con, f"wh.{args.mart}", against, tolerance=tolerance, mart_columns=mart_columns
-        )
-    except Exception as exc:  # duckdb's catalog and binder errors name the relation or column
-        import duckdb
-
-        if isinstance(exc, duckdb.Error):
-            raise DataError(f"{args.mart}: {str(exc).splitlines()[0]}") from None
-        raise
+    else:
+        result = _reconcile_on_db(args, tolerance, mart_columns)
     payload = {
         "ok": result.ok,
         "days": len(result.days),
@@ -661,6 +739,66 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         lines.append(f"  ... {len(result.disagreeing) - args.limit} more days (--limit)")
     _emit(args, payload, "\n".join(lines))
     return 0 if result.ok else 1
+
+
+FINANCE = "finance.finance_daily_revenue"  # where load_raw puts the raw tables on a target
+ORDERS = "shop.raw_orders"
+
+
+def _raw_relation_flags(args: argparse.Namespace) -> None:
+    """--finance and --orders name tables on a target; --data is the raw files of a --db."""
+    if args.target is None:
+        for flag in ("finance", "orders"):
+            if getattr(args, flag) is not None:
+                raise ParameterError(
+                    f"--{flag} goes with --target NAME (with --db the raw data is --data DIR)"
+                )
+    elif args.data is not None:
+        raise ParameterError(
+            "--data goes with --db FILE; on a target the raw tables are read in the warehouse "
+            "(--finance, --orders)"
+        )
+
+
+def _reconcile_on_target(target, args, tolerance, mart_columns):
+    from fanout.toolkit import reconcile
+
+    if args.against == "raw":
+        against, columns = args.orders or ORDERS, ("ordered_at", "amount")
+    else:
+        against, columns = args.finance or FINANCE, ("revenue_date", "revenue")
+    return reconcile.daily(
+        target,
+        args.mart,
+        against,
+        tolerance=tolerance,
+        mart_columns=mart_columns,
+        finance_columns=columns,
+    )
+
+
+def _reconcile_on_db(args, tolerance, mart_columns):
+    from fanout.errors import DataError
+    from fanout.toolkit import reconcile
+
+    con = _open_db(args.db, _data_for(args.db, args.data))
+    against = "finance_daily_revenue"
+    if args.against == "raw":
+        con.execute(
+            "create view raw_daily_revenue as select cast(ordered_at as date) as revenue_date, "
+            "sum(amount) as revenue from raw_orders group by 1"
+        )
+        against = "raw_daily_revenue"
+    try:
+        return reconcile.daily(
+            con, f"wh.{args.mart}", against, tolerance=tolerance, mart_columns=mart_columns
+        )
+    except Exception as exc:  # duckdb's catalog and binder errors name the relation or column
+        import duckdb
+
+        if isinstance(exc, duckdb.Error):
+            raise DataError(f"{args.mart}: {str(exc).splitlines()[0]}") from None
+        raise
 
 
 def cmd_training_prepare(args: argparse.Namespace) -> int:
@@ -845,6 +983,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="duckdb",
         help="print the check's SQL in this dialect instead of running it",
     )
+    _target_options(gr, "check")
     common(gr)
     gr.set_defaults(func=cmd_check_grain)
 
@@ -891,6 +1030,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DIALECTS,
         default="duckdb",
         help="print the reconciliation SQL in this dialect instead of running it",
+    )
+    _target_options(rc, "reconcile")
+    rc.add_argument(
+        "--finance",
+        metavar="RELATION",
+        help="with --target: finance's daily revenue (default: finance.finance_daily_revenue, "
+        "where load_raw puts it)",
+    )
+    rc.add_argument(
+        "--orders",
+        metavar="RELATION",
+        help="with --target and --against raw: the raw orders (default: shop.raw_orders)",
     )
     common(rc)
     rc.set_defaults(func=cmd_reconcile)
@@ -968,6 +1119,17 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("--manifest", required=True, metavar="FILE", help="dbt target/manifest.json")
     br.add_argument("--db", metavar="FILE", help="DuckDB database of the build (read-only)")
     br.add_argument("--data", metavar="DIR", help="raw data with finance_daily_revenue")
+    _target_options(br, "quantify the misstatements")
+    br.add_argument(
+        "--finance",
+        metavar="RELATION",
+        help="with --target: finance's daily revenue (default: finance.finance_daily_revenue)",
+    )
+    br.add_argument(
+        "--orders",
+        metavar="RELATION",
+        help="with --target: the raw orders, the dashboards' truth (default: shop.raw_orders)",
+    )
     common(br)
     br.set_defaults(func=cmd_blast_radius)
 
@@ -982,9 +1144,10 @@ def build_parser() -> argparse.ArgumentParser:
             "broken grain is found."
         ),
     )
-    inv.add_argument("--db", required=True, metavar="FILE", help="DuckDB database (read-only)")
+    inv.add_argument("--db", metavar="FILE", help="DuckDB database (read-only)")
     inv.add_argument("--manifest", required=True, metavar="FILE", help="dbt target/manifest.json")
     inv.add_argument("--symptom", required=True, metavar="MODEL", help="the model that looks wrong")
+    _target_options(inv, "walk")
     common(inv)
     inv.set_defaults(func=cmd_investigate)
 
@@ -1094,6 +1257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("always")
+        # as Python's default: unclosed sockets and files are the libraries' concern (py4j's,
+        # under a Spark session), not the user's
+        warnings.filterwarnings("ignore", category=ResourceWarning)
         warnings.showwarning = warn
         try:
             return args.func(args)

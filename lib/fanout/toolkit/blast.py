@@ -9,12 +9,22 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+from sqlglot import exp
 
 from fanout.toolkit import reconcile
-from fanout.toolkit.grain import table_ref
-from fanout.toolkit.lineage import Impact
+from fanout.toolkit.dbt_target import Target
+from fanout.toolkit.investigate import relation
+from fanout.toolkit.lineage import Graph, Impact
+from fanout.toolkit.relations import table_ref
 
-__all__ = ["REVENUE_SHAPES", "Misstatement", "misstatement", "misstatements", "revenue_shape"]
+__all__ = [
+    "REVENUE_SHAPES",
+    "Misstatement",
+    "misstatement",
+    "misstatements",
+    "misstatements_on_target",
+    "revenue_shape",
+]
 
 # (date column, money column) of the models that read as revenue per day
 REVENUE_SHAPES = (("revenue_date", "revenue"), ("order_date", "amount"))
@@ -65,12 +75,14 @@ def revenue_shape(con, relation: str) -> tuple[str, str] | None:
 
 
 def misstatement(
-    con, relation: str, truth: str, shape: tuple[str, str] = REVENUE_SHAPES[0]
+    con, relation: str | exp.Table, truth: str, shape: tuple[str, str] = REVENUE_SHAPES[0]
 ) -> Misstatement:
-    """`relation`'s revenue per day (its `shape` columns) against `truth`'s."""
+    """`relation`'s revenue per day (its `shape` columns) against `truth`'s, on a DuckDB
+    connection or a dbt target."""
     rec = reconcile.daily(con, relation, truth, mart_columns=shape)
+    name = relation.name if isinstance(relation, exp.Table) else relation.rpartition(".")[2]
     return Misstatement(
-        relation.rpartition(".")[2],
+        name,
         shape[1],
         rec.mart_total,
         rec.finance_total,
@@ -92,4 +104,23 @@ def misstatements(
         shape = revenue_shape(con, relation)
         if shape is not None:
             out[node.name] = misstatement(con, relation, truth, shape)
+    return out
+
+
+def misstatements_on_target(
+    target: Target, graph: Graph, impact: Impact, truth: str
+) -> dict[str, Misstatement]:
+    """`misstatements` through a dbt target: each model read where the manifest says it is
+    built, against the daily revenue in `truth` (a table on the target)."""
+    out = {}
+    for node in impact.walk():
+        if node.resource_type != "model" or node.name in out:
+            continue
+        table = relation(graph.node(node.unique_id), target.dialect)
+        columns = target.columns(table)
+        if columns is None:  # not built on this target
+            continue
+        shape = next((s for s in REVENUE_SHAPES if set(s) <= set(columns)), None)
+        if shape is not None:
+            out[node.name] = misstatement(target, table, truth, shape)
     return out

@@ -19,13 +19,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from fanout.errors import DataError
+from fanout.toolkit.dbt_target import Target
+from fanout.toolkit.relations import parse_relation, table_ref
 
-__all__ = ["GrainReport", "check", "check_sql", "grain_sql", "parse_relation", "table_ref"]
+__all__ = [
+    "GrainReport",
+    "check",
+    "check_sql",
+    "grain_sql",
+    "parse_relation",
+    "portable_check_sql",
+    "table_ref",
+]
 
 
 @dataclass(frozen=True)
@@ -56,54 +64,6 @@ def _source(relation: str | exp.Expression) -> exp.Expression:
     if isinstance(relation, exp.Expression):
         return relation.subquery("source") if isinstance(relation, exp.Query) else relation
     return table_ref(relation)
-
-
-def table_ref(relation: str) -> exp.Table:
-    """A quoted table reference from `name`, `schema.name` or `catalog.schema.name`.
-
-    >>> table_ref('main.x"; drop table y').sql()
-    'main."x""; drop table y"'
-    """
-    parts = relation.split(".")
-    if not all(parts):
-        raise DataError(f"relation name {relation!r} is empty or has an empty part")
-    return exp.Table(
-        this=exp.to_identifier(parts[-1]),
-        db=exp.to_identifier(parts[-2]) if len(parts) > 1 else None,
-        catalog=exp.to_identifier(parts[-3]) if len(parts) > 2 else None,
-    )
-
-
-def parse_relation(text: str, where: str, dialect: str = "duckdb") -> exp.Table:
-    """A relation name from a manifest (`"catalog"."schema"."name"`, or a table function
-    such as a file read in place) parsed by sqlglot as one table reference; anything else
-    (several statements, a query, more than three parts) is a `DataError` naming `where`.
-
-    >>> parse_relation('"shop"."main"."stg_orders"', "stg_orders").sql()
-    '"shop"."main"."stg_orders"'
-    >>> parse_relation('"shop"."main"."x"; drop table y; --', "model x")
-    Traceback (most recent call last):
-    ...
-    fanout.errors.DataError: model x: relation_name '"shop"."main"."x"; drop table y; --' is not a table name
-    """  # noqa: E501
-
-    shown = text if len(text) <= 120 else text[:117] + "..."
-    refused = DataError(f"{where}: relation_name {shown!r} is not a table name")
-    if not isinstance(text, str) or not text.strip():
-        raise refused
-    try:
-        table = sqlglot.parse_one(text, into=exp.Table, dialect=dialect)
-    except (SqlglotError, ValueError, RecursionError):
-        raise refused from None
-    if not isinstance(table, exp.Table) or len(table.parts) > 3:
-        raise refused
-    if not isinstance(table.this, exp.Func) and not all(
-        isinstance(p, exp.Identifier) for p in table.parts
-    ):
-        raise refused
-    if {k for k, v in table.args.items() if v} - {"this", "db", "catalog"}:
-        raise refused  # an alias, a sample, a version: not a plain name
-    return table
 
 
 def _keyed(relation: str | exp.Expression, key: Sequence[str]) -> exp.Select:
@@ -176,6 +136,68 @@ def check_sql(relation: str | exp.Expression, key: Sequence[str], examples: int 
     return query.sql(dialect="duckdb")
 
 
+def portable_check_sql(
+    relation: str | exp.Expression, key: Sequence[str], examples: int = 5, dialect: str = "duckdb"
+) -> str:
+    """`grain_sql` plus the `examples` keys with the most rows, in one statement of plain
+    SQL for any warehouse: the key counts (`keyed`) are read by both the summary and the
+    worst keys, which are joined to it, one row each (one row with null examples when no
+    key repeats), most rows first, ties by key. An engine that computes a CTE read twice
+    once scans the table once (PostgreSQL materializes it; Spark reuses the aggregate's
+    exchange).
+
+    >>> print(portable_check_sql("t", ["k"], 2, "spark"))  # doctest: +ELLIPSIS
+    WITH keyed AS (SELECT k, COUNT(*) AS n_rows FROM t GROUP BY k), summary AS (...), \
+worst AS (SELECT k AS example_0, n_rows AS example_rows FROM keyed WHERE n_rows > 1 \
+ORDER BY n_rows DESC, k LIMIT 2) SELECT summary.*, worst.* FROM summary LEFT JOIN worst \
+ON TRUE ORDER BY worst.example_rows DESC, worst.example_0
+    """
+    if not examples:
+        return grain_sql(relation, key, dialect)
+    summary = _summary(relation, key)
+    keyed = _keyed(relation, key)
+    summary.find(exp.With).pop()
+    keys = [exp.column(k) for k in key]
+    n = exp.column("n_rows")
+    named = [exp.alias_(k.copy(), f"example_{i}") for i, k in enumerate(keys)]
+    worst = (
+        exp.select(*named, exp.alias_(n.copy(), "example_rows"))
+        .from_("keyed")
+        .where(n > 1)
+        .order_by(n.desc(), *keys)
+        .limit(examples)
+    )
+    w = [exp.column(f"example_{i}", table="worst") for i in range(len(keys))]
+    query = (
+        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("summary")))
+        .select(exp.Column(this=exp.Star(), table=exp.to_identifier("worst")))
+        .from_("summary")
+        .join("worst", on=exp.true(), join_type="left")
+        .order_by(exp.column("example_rows", table="worst").desc(), *w)
+        .with_("keyed", as_=keyed)
+        .with_("summary", as_=summary)
+        .with_("worst", as_=worst)
+    )
+    return query.sql(dialect=dialect)
+
+
+def _check_on_target(target, relation, key, label, examples) -> GrainReport:
+    """The check through a dbt target (`fanout.toolkit.dbt_target.Target`): one statement in the
+    target's dialect (`portable_check_sql`)."""
+    if isinstance(relation, str):
+        relation = target.relation(relation)
+    if label == "query" and isinstance(relation, exp.Table):
+        label = relation.sql(dialect=target.dialect)
+    rows = target.rows(portable_check_sql(relation, key, examples, target.dialect), label)
+    counts = [int(v) for v in rows[0][:6]]
+    worst = tuple(
+        (tuple(r[6 : 6 + len(key)]), int(r[6 + len(key)]))
+        for r in rows
+        if len(r) > 6 and r[6 + len(key)] is not None
+    )
+    return GrainReport(label, key, *counts, examples=worst)
+
+
 def check(
     con,
     relation: str | exp.Expression,
@@ -184,11 +206,16 @@ def check(
     name: str | None = None,
     examples: int = 5,
 ) -> GrainReport:
-    """Check that `relation` (a table name, or a query) is one row per `key` on `con`."""
+    """Check that `relation` (a table name, or a query) is one row per `key` on `con`: a
+    DuckDB connection, or a dbt target (`fanout.toolkit.dbt_target.Target`)."""
     import duckdb  # lazy: lint imports this module (table_ref) and never queries
 
     key = tuple(key)
+    if not key:
+        raise DataError("a grain needs at least one key column")
     label = name or (relation if isinstance(relation, str) else "query")
+    if isinstance(con, Target):
+        return _check_on_target(con, relation, key, label, examples)
     try:
         row = con.execute(check_sql(relation, key, examples)).fetchall()[0]
     except duckdb.CatalogException as exc:

@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from fanout.errors import DataError
 from fanout.toolkit import grain, lineage
+from fanout.toolkit.dbt_target import Target
 from fanout.toolkit.lineage.grains import _FILE_READERS, _function_name
 from fanout.toolkit.lineage.manifest import read as read_manifest
 
@@ -106,18 +107,27 @@ def _upstream_models(graph: lineage.Graph, symptom: lineage.Node) -> list[lineag
     return order
 
 
-def relation(node: lineage.Node) -> exp.Table:
-    """The node's table as schema.identifier (the catalog is whatever file was opened); a
-    relation_name that is not a table name is a `DataError` naming the node."""
+def relation(node: lineage.Node, dialect: str = "duckdb") -> exp.Table:
+    """The node's table as schema.identifier (the catalog is whatever file was opened, or
+    the target's database); a relation_name that is not a table name is a `DataError`
+    naming the node. `dialect` is the one the manifest was compiled for (its quoting)."""
     if not node.relation_name:
         raise DataError(f"{node.label} has no relation in the manifest (not built?)")
-    table = grain.parse_relation(node.relation_name, node.label)
+    table = grain.parse_relation(node.relation_name, node.label, dialect)
     if isinstance(table.this, exp.Func):
         raise DataError(f"{node.label}: relation_name {node.relation_name!r} is not a table")
     return exp.Table(this=table.this, db=table.args.get("db"))
 
 
+def _dialect(con) -> str:
+    """The SQL dialect of `con`: a dbt target's, or DuckDB's."""
+    return con.dialect if isinstance(con, Target) else "duckdb"
+
+
 def _columns(con, table: exp.Table) -> set[str] | None:
+    if isinstance(con, Target):
+        found = con.columns(table)
+        return None if found is None else set(found)
     try:
         rows = con.execute(f"describe {table.sql(dialect='duckdb')}").fetchall()
     except Exception:  # a source read from files, or a relation not in this database
@@ -126,6 +136,12 @@ def _columns(con, table: exp.Table) -> set[str] | None:
 
 
 def _count(con, table: exp.Table) -> int | None:
+    if isinstance(con, Target):
+        query = exp.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(table)
+        try:
+            return int(con.rows(query.sql(dialect=con.dialect), table.sql())[0][0])
+        except DataError:
+            return None
     try:
         return int(
             con.execute(f"select count(*) from {table.sql(dialect='duckdb')}").fetchall()[0][0]
@@ -155,7 +171,8 @@ def walk(
     history: Sequence[tuple[Introduced, Path]] = (),
     where: str | None = None,
 ) -> Investigation:
-    """Walk upstream from `symptom` on the database open on `con` (see the module docstring).
+    """Walk upstream from `symptom` on the database open on `con`, a DuckDB connection or a
+    dbt target (`fanout.toolkit.dbt_target.Target`) (see the module docstring).
 
     `history` is the deploys in order, each with the project folder of its revision; when
     given, the root cause's current code is traced to the deploy that introduced it.
@@ -171,16 +188,18 @@ def walk(
         raise DataError(f"{symptom!r} is a {node.resource_type}, not a model")
     models = _upstream_models(graph, node)
     predictions = {p.model: p for p in lineage.predict(graph, [m.unique_id for m in models])}
+    dialect = _dialect(con)
     steps = []
     for model in models:
-        table = relation(model)
+        table = relation(model, dialect)
         columns = _columns(con, table)
         if columns is None:
-            raise DataError(f"{model.label}: relation {table.sql()} is not in the database")
+            shown = table.sql(dialect=dialect)
+            raise DataError(f"{model.label}: relation {shown} is not in the database")
         parents = []
         for parent in graph.parents(model):
             if parent.relation_name:
-                n = _count(con, _parent_relation(parent))
+                n = _count(con, _parent_relation(parent, dialect))
                 if n is not None:
                     parents.append((parent.label, n))
         candidates = [_key(graph, model, predictions, columns)]
@@ -224,11 +243,11 @@ def walk(
     )
 
 
-def _parent_relation(node: lineage.Node) -> exp.Table:
+def _parent_relation(node: lineage.Node, dialect: str = "duckdb") -> exp.Table:
     """A parent's table, or the file reader of a source read in place (dbt-duckdb's
     external_location: `read_csv('...')`), counted as it is; any other function is refused."""
 
-    table = grain.parse_relation(node.relation_name or "", node.label)
+    table = grain.parse_relation(node.relation_name or "", node.label, dialect)
     if not isinstance(table.this, exp.Func):
         return exp.Table(this=table.this, db=table.args.get("db"))
     if _function_name(table.this) not in _FILE_READERS:

@@ -22,7 +22,8 @@ from decimal import Decimal
 
 from sqlglot import exp
 
-from fanout.toolkit.grain import table_ref
+from fanout.toolkit.dbt_target import Target
+from fanout.toolkit.relations import table_ref
 
 __all__ = ["Day", "Reconciliation", "daily", "daily_sql"]
 
@@ -66,7 +67,7 @@ class Reconciliation:
         return sum((d.finance for d in self.days), Decimal(0))
 
 
-def _daily(relation: str, date_column: str, revenue_column: str) -> exp.Select:
+def _daily(relation: str | exp.Table, date_column: str, revenue_column: str) -> exp.Select:
     # a timestamp column is reconciled by its day
     date = exp.Cast(this=exp.column(date_column), to=exp.DataType.build("date"))
     return (
@@ -74,14 +75,14 @@ def _daily(relation: str, date_column: str, revenue_column: str) -> exp.Select:
             exp.alias_(date, "revenue_date"),
             exp.alias_(exp.Sum(this=exp.column(revenue_column)), "revenue"),
         )
-        .from_(table_ref(relation))
+        .from_(relation if isinstance(relation, exp.Table) else table_ref(relation))
         .group_by(date)
     )
 
 
 def daily_sql(
-    mart: str,
-    finance: str,
+    mart: str | exp.Table,
+    finance: str | exp.Table,
     *,
     mart_columns: tuple[str, str] = ("revenue_date", "revenue"),
     finance_columns: tuple[str, str] = ("revenue_date", "revenue"),
@@ -116,9 +117,26 @@ def daily_sql(
 
 
 def daily(
-    con, mart: str, finance: str, *, tolerance: Decimal | str | float = Decimal("0.00"), **columns
+    con,
+    mart: str | exp.Table,
+    finance: str | exp.Table,
+    *,
+    tolerance: Decimal | str | float = Decimal("0.00"),
+    **columns,
 ) -> Reconciliation:
-    """Reconcile `mart` against `finance` on the DuckDB connection `con`."""
-    rows = con.execute(daily_sql(mart, finance, **columns)).fetchall()
-    days = tuple(Day(r[0], Decimal(r[1]), Decimal(r[2])) for r in rows)
+    """Reconcile `mart` against `finance` on `con`: a DuckDB connection, or a dbt target
+    (`fanout.toolkit.dbt_target.Target`, where the query is written in the target's dialect and
+    bare names are read from the target's schema)."""
+    if isinstance(con, Target):
+        mart, finance = con.relation(mart), con.relation(finance)
+        what = mart.sql(dialect=con.dialect)
+        rows = con.rows(daily_sql(mart, finance, dialect=con.dialect, **columns), what)
+    else:
+        rows = con.execute(daily_sql(mart, finance, **columns)).fetchall()
+    days = tuple(Day(_date(r[0]), Decimal(r[1]), Decimal(r[2])) for r in rows)
     return Reconciliation(days, Decimal(str(tolerance)))
+
+
+def _date(value) -> dt.date:
+    """A day as a `date` (a driver may hand a day over as a midnight `datetime`)."""
+    return value.date() if isinstance(value, dt.datetime) else value

@@ -22,9 +22,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from fanout.toolkit.grain import table_ref
 from fanout.toolkit.lineage.manifest import Graph, Node
 from fanout.toolkit.lineage.sql import _arg, _parse, _strip, _Unreadable
+from fanout.toolkit.relations import table_ref
 
 __all__ = ["Found", "assumed", "implied", "measure", "projection"]
 
