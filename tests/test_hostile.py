@@ -988,11 +988,12 @@ def test_an_unexpected_error_is_one_line_and_never_exit_1(
     capsys, monkeypatch, tmp_path, error, code, message
 ):
     from fanout import cli
+    from fanout.cli import toolkit as toolkit_cli
 
     def crash(args):
         raise error
 
-    monkeypatch.setattr(cli, "cmd_lint", crash)
+    monkeypatch.setattr(toolkit_cli, "cmd_lint", crash)
     got, out, err = _run(capsys, "lint", "--manifest", tmp_path / "m.json")
     assert (got, out) == (code, "") and _one_line(err).startswith(f"fanout lint: {message}")
     monkeypatch.setenv("FANOUT_DEBUG", "1")

@@ -5,7 +5,7 @@ import json
 import pytest
 import sqlglot
 
-from fanout.cli import DIALECTS
+from fanout.cli.checks import DIALECTS
 from fanout.toolkit.grain import grain_sql
 from fanout.toolkit.reconcile import daily_sql
 
