@@ -41,6 +41,8 @@ def test_an_adapter_sqlglot_does_not_know_is_one_line():
 def test_dbt_messages_become_one_line():
     exc = RuntimeError('Runtime Error\n  Database Error\n    relation "x" does not exist\n')
     assert dbt_target.one_line(exc) == 'relation "x" does not exist'
+    postgres = 'relation "a.b" does not exist\nLINE 1: select * from a.b\n                      ^\n'
+    assert dbt_target.one_line(RuntimeError(postgres)) == 'relation "a.b" does not exist'
     assert dbt_target.one_line(RuntimeError("a\n- b\n" + "c" * 400), 20) == "a b ccccccccccccc..."
 
 

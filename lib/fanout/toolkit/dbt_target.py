@@ -63,6 +63,8 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     parts = []
     for line in str(text).splitlines():
         line = line.strip().removeprefix("- ").strip()
+        if line.startswith(("LINE ", "^")):  # PostgreSQL's excerpt of the query and its caret
+            break
         if line and line.lower() not in _NOISE:
             parts.append(line)
     joined = " ".join(parts) or type(exc).__name__
