@@ -25,10 +25,10 @@ from . import servers
 from .conftest import RAW, ROOT
 from .conftest import run_cli as _run
 
-ENGINES = [
-    pytest.param(name, marks=[pytest.mark.xdist_group(name), pytest.mark.engines], id=name)
-    for name in ("postgres", "spark")
-]
+# One xdist group for the module: both engines on one worker, one after the other (the
+# fixture's engine stops before the next starts), the other worker free for the rest.
+pytestmark = [pytest.mark.xdist_group("engines"), pytest.mark.engines]
+ENGINES = ["postgres", "spark"]
 
 
 def _unavailable(reason: str):
@@ -92,7 +92,7 @@ def _build_all(name: str, profiles_dir: Path, data_dir: Path, work: Path) -> Eng
     return Engine(name, profiles_dir, builds, tests, load)
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+@pytest.fixture(scope="session", params=ENGINES, ids=ENGINES)
 def engine(request, tmp_path_factory):
     name = request.param
     work = tmp_path_factory.mktemp(name)
