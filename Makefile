@@ -28,7 +28,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 help: ## list the targets
 	@echo "make workbook   run every notebook and write the HTML report under build/ (PARAMS=file.yaml)"
-	@echo "make test       run the tests: library, warehouse, CLI, notebooks (papermill + nbval)"
+	@echo "make test       run the tests: library, warehouse, engines (PostgreSQL, Spark), CLI, notebooks (papermill + nbval)"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
