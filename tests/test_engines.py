@@ -125,6 +125,11 @@ def engine(request, tmp_path_factory):
             session.stop()
 
 
+def _on_duckdb(build) -> list:
+    """--manifest and --db of a DuckDB build (the `builds` fixture's)."""
+    return ["--manifest", build.manifest_path, "--db", build.database]
+
+
 def _json(capsys, *argv):
     code, out, err = _run(capsys, *argv, "--format", "json")
     assert out, err
@@ -234,14 +239,7 @@ def test_investigate_through_the_target_names_stg_orders_as_on_duckdb(capsys, en
     manifest = engine.builds["enrichment"].manifest_path
     argv = ["investigate", "--symptom", "fct_revenue_daily"]
     code, report = _json(capsys, *argv, "--manifest", manifest, *engine.flags("enrichment"))
-    duck_code, duck = _json(
-        capsys,
-        *argv,
-        "--manifest",
-        builds["enrichment"].manifest_path,
-        "--db",
-        builds["enrichment"].database,
-    )
+    duck_code, duck = _json(capsys, *argv, *_on_duckdb(builds["enrichment"]))
     assert code == duck_code == 1
     assert report["root_cause"] == "stg_orders"
     assert report["introduced"]["pr"] == 482
@@ -260,16 +258,7 @@ def test_blast_radius_through_the_target_quantifies_the_misstatement(capsys, eng
     e = engine.builds["enrichment"]
     argv = ["blast-radius", "stg_orders"]
     code, report = _json(capsys, *argv, "--manifest", e.manifest_path, *engine.flags("enrichment"))
-    duck_code, duck = _json(
-        capsys,
-        *argv,
-        "--manifest",
-        builds["enrichment"].manifest_path,
-        "--db",
-        builds["enrichment"].database,
-        "--data",
-        RAW,
-    )
+    duck_code, duck = _json(capsys, *argv, *_on_duckdb(builds["enrichment"]), "--data", RAW)
     assert code == duck_code == 1
     assert report["misstatements"] == duck["misstatements"]
     assert report["misstatements"]["fct_revenue_daily"]["overstated_by"] == "779780.97"

@@ -20,13 +20,13 @@ from pathlib import Path
 
 from fanout import raw
 from fanout.errors import BuildError
-from fanout.warehouse import NodeResult, _check_revision, invoke
+from fanout.warehouse import NodeResult, Outcome, _check_revision, invoke
 
 __all__ = ["TargetBuild", "build_on", "load_raw", "run_tests_on"]
 
 
 @dataclass(frozen=True)
-class TargetBuild:
+class TargetBuild(Outcome):
     """A revision built on a dbt target: dbt's artifacts and what it reported."""
 
     revision: str
@@ -38,14 +38,6 @@ class TargetBuild:
     @property
     def manifest_path(self) -> Path:
         return self.folder / "manifest.json"
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
-    @property
-    def failed(self) -> tuple[NodeResult, ...]:
-        return tuple(r for r in self.results if not r.ok)
 
 
 def _args(

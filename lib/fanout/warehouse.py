@@ -34,6 +34,7 @@ __all__ = [
     "REVISIONS",
     "Build",
     "NodeResult",
+    "Outcome",
     "attach",
     "build",
     "connect",
@@ -69,8 +70,22 @@ class NodeResult:
         return self.status in ("success", "pass", "no-op")
 
 
+class Outcome:
+    """What dbt reported for a run: `results`, all fine or the ones that were not."""
+
+    results: tuple[NodeResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> tuple[NodeResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+
 @dataclass(frozen=True)
-class Build:
+class Build(Outcome):
     """A built revision: where its database and manifest are, and what dbt reported."""
 
     revision: str
@@ -95,14 +110,6 @@ class Build:
     @cached_property
     def manifest(self) -> dict[str, Any]:
         return json.loads(self.manifest_path.read_text())
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
-    @property
-    def failed(self) -> tuple[NodeResult, ...]:
-        return tuple(r for r in self.results if not r.ok)
 
     def result(self, name: str, resource_type: str = "model") -> NodeResult:
         for r in self.results:
