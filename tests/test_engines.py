@@ -25,9 +25,9 @@ from . import servers
 from .conftest import RAW, ROOT
 from .conftest import run_cli as _run
 
-# One xdist group for the module: both engines on one worker, one after the other (the
-# fixture's engine stops before the next starts), the other worker free for the rest.
-pytestmark = [pytest.mark.xdist_group("engines"), pytest.mark.engines]
+# `make test` runs these in a pytest session of their own (`-m engines`): one engine after
+# the other (the fixture's engine stops before the next starts), each started once.
+pytestmark = pytest.mark.engines
 ENGINES = ["postgres", "spark"]
 
 
