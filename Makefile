@@ -28,7 +28,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 help: ## list the targets
 	@echo "make workbook   run every notebook and write the HTML report under build/ (PARAMS=file.yaml)"
-	@echo "make test       run the tests: library, warehouse, CLI, notebooks (papermill + nbval)"
+	@echo "make test       run the tests: library, warehouse, engines (PostgreSQL, Spark), CLI, notebooks (papermill + nbval)"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
@@ -63,7 +63,10 @@ workbook: $(STAMP) ## run all notebooks with papermill and write the report unde
 	$(BIN)/fanout workbook $(if $(PARAMS),--params $(PARAMS))
 
 test: $(STAMP) engines ## run every test (unit, warehouse, engines, CLI, notebooks, nbval on committed outputs)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not engines"
+	@# the engine tests in a session of their own: PostgreSQL, then Spark, each started once
+	@# (with pytest 9, xdist's xdist_group no longer keeps a group on one worker)
+	$(BIN)/python -m pytest -m engines
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 test-fast: $(STAMP) ## the tests without the notebook runs

@@ -93,7 +93,19 @@ def _targets_grain(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Targe
     ]
     if pandas:
         t, m = pandas.seconds / ours.seconds, pandas.peak_mib / ours.peak_mib
-        out.append(Target("… faster than pandas", f"{t:.1f}x", "≥ 10x", t >= 10, why))
+        floor = _get(s, "10m", "engine floor: count(*), count(distinct)")
+        near = (
+            f"; fanout takes {ours.seconds / floor.seconds:.2f}x the engine's floor"
+            if floor
+            else ""
+        )
+        slow = (
+            "the goal was set when pandas read the table with `read_parquet`; read the way users "
+            "read it, through DuckDB's `.df()` (a columnar export into NumPy), pandas is about "
+            f"twice as fast{near}, so little is left to gain on fanout's side: the goal wants "
+            "revisiting against this contender"
+        )
+        out.append(Target("… faster than pandas", f"{t:.1f}x", "≥ 10x", t >= 10, slow))
         out.append(Target("… less memory than pandas", f"{m:.1f}x", "≥ 5x", m >= 5, why))
     return out
 
@@ -119,14 +131,17 @@ GRAIN_WHY = {
     ),
     "dbt unique test SQL via dbt target": (
         "it computes one figure, with one `group by ... having`; fanout's statement computes "
-        "six and the worst keys, from key counts the engine keeps for both (PostgreSQL "
-        "materializes them: written once, read twice; Spark reuses the aggregate's shuffle)"
+        "six and the worst keys, from key counts both parts read (PostgreSQL materializes them "
+        "once; Spark's plan reuses the aggregate's exchange)"
     ),
     "engine floor via dbt target": (
         "one `count(*), count(distinct)` keeps no count per key; on PostgreSQL it sorts the "
         "keys once, where a `group by` with the default 4 MB work_mem spills its hash table"
     ),
 }
+
+
+AHEAD = 1.02  # a contender within 2% of fanout is level with it, not ahead
 
 
 def grain_findings(s: Sequence[Summary]) -> list[str]:
@@ -142,12 +157,12 @@ def grain_findings(s: Sequence[Summary]) -> list[str]:
             if x is ours:
                 continue
             ahead = []
-            if x.seconds < ours.seconds:
+            if ours.seconds / x.seconds >= AHEAD:
                 ahead.append(
                     f"{ours.seconds / x.seconds:.2f}x faster ({x.seconds:.3g} s against "
                     f"{ours.seconds:.3g} s)"
                 )
-            if x.peak_mib < ours.peak_mib:
+            if ours.peak_mib / x.peak_mib >= AHEAD:
                 ahead.append(
                     f"{ours.peak_mib / x.peak_mib:.2f}x less memory ({x.peak_mib:,.0f} "
                     f"MiB against {ours.peak_mib:,.0f} MiB)"
@@ -439,9 +454,10 @@ NOTES = {
         "check through a dbt target (the adapter's connection, opened before the clock "
         "starts) on a throwaway PostgreSQL cluster and a local Spark session, against dbt's "
         "`unique` test compiled for that target and the floor; their memory is the worker's "
-        "process tree (Spark's JVM is a child; PostgreSQL's server is not: it is the "
-        "warehouse's). The contenders must agree on every figure they compute. Ratio: "
-        "against the first contender of the case (time, memory)."
+        "process tree (Spark's JVM is a child); PostgreSQL's server processes are measured "
+        "apart, as `server_peak_mib` (their resident memory summed, shared buffers counted in "
+        "each process that touched them). The contenders must agree on every figure they "
+        "compute. Ratio: against the first contender of the case (time, memory)."
     ),
     "workbook": (
         "cold: `fanout workbook` from an empty build folder (validation, three dbt builds, "

@@ -25,10 +25,10 @@ from . import servers
 from .conftest import RAW, ROOT
 from .conftest import run_cli as _run
 
-ENGINES = [
-    pytest.param(name, marks=[pytest.mark.xdist_group(name), pytest.mark.engines], id=name)
-    for name in ("postgres", "spark")
-]
+# `make test` runs these in a pytest session of their own (`-m engines`): one engine after
+# the other (the fixture's engine stops before the next starts), each started once.
+pytestmark = pytest.mark.engines
+ENGINES = ["postgres", "spark"]
 
 
 def _unavailable(reason: str):
@@ -92,7 +92,7 @@ def _build_all(name: str, profiles_dir: Path, data_dir: Path, work: Path) -> Eng
     return Engine(name, profiles_dir, builds, tests, load)
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+@pytest.fixture(scope="session", params=ENGINES, ids=ENGINES)
 def engine(request, tmp_path_factory):
     name = request.param
     work = tmp_path_factory.mktemp(name)
@@ -123,6 +123,11 @@ def engine(request, tmp_path_factory):
             yield _build_all(name, profiles, RAW, work)
         finally:
             session.stop()
+
+
+def _on_duckdb(build) -> list:
+    """--manifest and --db of a DuckDB build (the `builds` fixture's)."""
+    return ["--manifest", build.manifest_path, "--db", build.database]
 
 
 def _json(capsys, *argv):
@@ -234,14 +239,7 @@ def test_investigate_through_the_target_names_stg_orders_as_on_duckdb(capsys, en
     manifest = engine.builds["enrichment"].manifest_path
     argv = ["investigate", "--symptom", "fct_revenue_daily"]
     code, report = _json(capsys, *argv, "--manifest", manifest, *engine.flags("enrichment"))
-    duck_code, duck = _json(
-        capsys,
-        *argv,
-        "--manifest",
-        builds["enrichment"].manifest_path,
-        "--db",
-        builds["enrichment"].database,
-    )
+    duck_code, duck = _json(capsys, *argv, *_on_duckdb(builds["enrichment"]))
     assert code == duck_code == 1
     assert report["root_cause"] == "stg_orders"
     assert report["introduced"]["pr"] == 482
@@ -260,16 +258,7 @@ def test_blast_radius_through_the_target_quantifies_the_misstatement(capsys, eng
     e = engine.builds["enrichment"]
     argv = ["blast-radius", "stg_orders"]
     code, report = _json(capsys, *argv, "--manifest", e.manifest_path, *engine.flags("enrichment"))
-    duck_code, duck = _json(
-        capsys,
-        *argv,
-        "--manifest",
-        builds["enrichment"].manifest_path,
-        "--db",
-        builds["enrichment"].database,
-        "--data",
-        RAW,
-    )
+    duck_code, duck = _json(capsys, *argv, *_on_duckdb(builds["enrichment"]), "--data", RAW)
     assert code == duck_code == 1
     assert report["misstatements"] == duck["misstatements"]
     assert report["misstatements"]["fct_revenue_daily"]["overstated_by"] == "779780.97"

@@ -41,6 +41,7 @@ __all__ = [
     "REVISIONS",
     "Build",
     "NodeResult",
+    "Outcome",
     "attach",
     "build",
     "connect",

@@ -143,8 +143,8 @@ def portable_check_sql(
     SQL for any warehouse: the key counts (`keyed`) are read by both the summary and the
     worst keys, which are joined to it, one row each (one row with null examples when no
     key repeats), most rows first, ties by key. An engine that computes a CTE read twice
-    once scans the table once (PostgreSQL materializes it; Spark reuses the aggregate's
-    exchange).
+    once scans the table once (PostgreSQL materializes it; Spark's plan reuses the
+    aggregate's exchange).
 
     >>> print(portable_check_sql("t", ["k"], 2, "spark"))  # doctest: +ELLIPSIS
     WITH keyed AS (SELECT k, COUNT(*) AS n_rows FROM t GROUP BY k), summary AS (...), \
