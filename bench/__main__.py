@@ -302,8 +302,12 @@ def _scale_runs(preset: str, repeat: int) -> list[Run]:
 
 
 def bench_scale(repeat: int, scales: tuple[str, ...]) -> list[Run]:
-    """The workbook at each preset (1M and 10M orders by default), stage by stage."""
-    return [run for preset in scales for run in _scale_runs(preset, repeat)]
+    """The workbook at each preset (1M and 10M orders by default), stage by stage; the 100M
+    rows of an earlier `scale100m` are kept."""
+    from bench.common import read_runs
+
+    runs = [run for preset in scales for run in _scale_runs(preset, repeat)]
+    return runs + [r for r in read_runs("scale") if r.case == "100m"]
 
 
 def bench_scale100m(repeat: int, scales: tuple[str, ...]) -> list[Run]:
