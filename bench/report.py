@@ -225,7 +225,7 @@ def _targets_scale(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Targe
                 ten.seconds <= 150,
                 "on two cores the runner's extras (the fix's tests, the rebuild at the PR's "
                 "deploy, the history's counts) share the CPU with notebooks 01 and 02 (see their "
-                "stages); next: count each model's history in one pass over it",
+                "stages); next: time the extras' three parts apart and start the slowest first",
             ),
             Target(
                 "… peak memory (all processes)",
@@ -243,8 +243,9 @@ def _targets_scale(s: Sequence[Summary], runs: Sequence[Run] = ()) -> list[Targe
                 f"{hundred.seconds / 60:.1f} min",
                 "< 30 min",
                 hundred.seconds < 1800,
-                "the runner's extras (the history's counts of every model at every build) and "
-                "the builds dominate; next: count each model's history in one pass over it",
+                "the runner's extras (the fix's tests, the rebuild at the PR's deploy, the "
+                "history's counts) and the three builds dominate (see the stages); next: time "
+                "the extras' parts apart",
             ),
             Target(
                 "… peak memory (all processes)",
