@@ -641,19 +641,26 @@ def test_no_notebook_pulls_a_whole_table_into_pandas(path: Path):
 
 
 def test_the_runner_makes_the_extras_before_the_notebooks_that_read_them():
-    """workbook.NEED_EXTRAS lists exactly the notebooks that run the fix's tests on the PR's
-    tables or read the rebuild at the PR's deploy: the runner makes those before any kernel
-    starts when one of them is to run, and not for the others."""
-    from fanout.incident.workbook import NEED_EXTRAS
+    """workbook.EXTRAS_NEEDED lists, for each notebook, exactly the extras it reads: the fix's
+    tests on the PR's tables (`run_tests`, or the guards' replay), the history's counts
+    (`history.counts`, or the replay) and the rebuild at the PR's deploy (`rebuild_at`); the
+    runner makes them before the notebooks that read them start, and not for the others."""
+    from fanout.incident.workbook import EXTRAS_NEEDED
 
-    needing = set()
+    calls = {
+        "tests": ("run_tests(", "guards.replay("),
+        "counts": ("history.counts(", "guards.replay("),
+        "rebuild": ("rebuild_at(",),
+    }
+    found = {}
     for path in notebook_paths():
         code = "".join(
             "".join(c["source"])
             for c in json.loads(path.read_text())["cells"]
             if c["cell_type"] == "code"
         )
-        if any(call in code for call in ("run_tests(", "rebuild_at(", "guards.replay(")):
-            needing.add(path.name)
-    assert needing == {p.name for p in notebook_paths() if p.name.startswith(NEED_EXTRAS)}
-    assert needing  # the scan found them
+        steps = {step for step, names in calls.items() if any(n in code for n in names)}
+        if steps:
+            found[path.name[:3]] = steps
+    assert found == {k: set(v) for k, v in EXTRAS_NEEDED.items()}
+    assert found  # the scan found them

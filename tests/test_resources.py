@@ -157,33 +157,39 @@ def _fake_execute(log, lock):
 
 
 def test_the_extras_are_made_beside_the_notebooks_that_do_not_read_them(monkeypatch, tmp_path):
+    """Notebooks that read no extras start at once; each other one starts when the steps it
+    reads are made (04 after the tests, 06 after the counts, 05 after the rebuild), and
+    those that wait are started last."""
     log, lock = [], threading.Lock()
     monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
 
-    def meanwhile():
+    def meanwhile(done):
         with lock:
             log.append(("extras", threading.current_thread() is threading.main_thread()))
-        time.sleep(0.5)
-        with lock:
-            log.append(("extras done",))
+        for step in ("tests", "counts", "rebuild"):
+            time.sleep(0.5)
+            with lock:
+                log.append(("made", step))
+            done(step)
 
-    names = ["01-a.ipynb", "02-b.ipynb", "04-c.ipynb", "05-d.ipynb"]
+    names = ["01-a.ipynb", "02-b.ipynb", "04-c.ipynb", "05-d.ipynb", "06-e.ipynb"]
     ran = workbook._execute_all(
         [tmp_path / n for n in names], lambda nb: nb, {}, 2, lambda line: None, meanwhile=meanwhile
     )
-    assert [r.name for r in ran] == names
+    assert [r.name for r in ran] == names  # in notebook order, whatever order they ran in
     assert ("extras", True) in log  # dbt runs in the main thread
-    done = log.index(("extras done",))
-    started = {e[1]: i for i, e in enumerate(log) if e[0] == "start"}
-    assert started["01-a.ipynb"] < done and started["02-b.ipynb"] < done
-    assert started["04-c.ipynb"] > done and started["05-d.ipynb"] > done
+    at = {e[1]: i for i, e in enumerate(log) if e[0] in ("start", "made")}
+    assert at["01-a.ipynb"] < at["tests"] and at["02-b.ipynb"] < at["tests"]
+    assert at["tests"] < at["04-c.ipynb"] < at["rebuild"]
+    assert at["counts"] < at["06-e.ipynb"] < at["rebuild"]
+    assert at["rebuild"] < at["05-d.ipynb"]
 
 
 def test_extras_that_fail_stop_the_notebooks_that_read_them(monkeypatch, tmp_path):
     log, lock = [], threading.Lock()
     monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
 
-    def meanwhile():
+    def meanwhile(done):
         raise RuntimeError("the rebuild failed")
 
     names = ["01-a.ipynb", "04-c.ipynb"]

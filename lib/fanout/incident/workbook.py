@@ -226,7 +226,15 @@ def select(names: str | None) -> list[Path]:
 # tables (04, and 06 through guards.replay) and the real rebuild at the PR's deploy (05).
 # The runner makes those after the builds, before any kernel starts, when one of these
 # notebooks is to run. A test keeps this list in step with the notebooks' code.
-NEED_EXTRAS = ("04-", "05-", "06-")
+# What each notebook reads besides the builds, made once by the runner: the fix's tests on
+# the PR's tables (04, and the guards' replay in 06), every model's rows and keys at every
+# build (05 and 06), the rebuild at the PR's deploy (05). The steps run in this order.
+EXTRAS_NEEDED = {
+    "04-": ("tests",),
+    "05-": ("counts", "rebuild"),
+    "06-": ("tests", "counts"),
+}
+NEED_EXTRAS = tuple(EXTRAS_NEEDED)
 # A generous estimate of what one distinct key costs in a DuckDB hash table (the history's
 # counts hold every line item's key at once).
 KEY_BYTES = 64
@@ -250,32 +258,48 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
     return builds
 
 
-def _prepare_extras(params: Params, data_dir: Path, build: Path, builds: dict, say) -> None:
-    """What the NEED_EXTRAS notebooks read besides the builds (each made once, here)."""
+def _extras(
+    params: Params, data_dir: Path, build: Path, builds: dict
+) -> list[tuple[str, Callable]]:
+    """The extras' steps, (name, what makes it), in the order they run."""
+
+    def tests() -> None:
+        warehouse.run_tests(
+            "fix",
+            builds["enrichment"].database,
+            select="stg_orders",
+            data_dir=data_dir,
+            build_dir=build,
+        )
+
+    def counts() -> None:  # at 100 million orders each model takes minutes
+        con = raw.connect(data_dir)
+        try:
+            for rev, built in builds.items():
+                warehouse.attach(con, built, rev)
+            every = [p.at for p in history.build_points(params)]
+            for rev in builds:
+                history.counts(con, rev, every, cache=build / "history")
+        finally:
+            con.close()
+
+    def rebuild() -> None:
+        history.rebuild_at(params, params.pr_deployed_at, data_dir, build)
+
+    return [("tests", tests), ("counts", counts), ("rebuild", rebuild)]
+
+
+def _prepare_extras(steps: list[tuple[str, Callable]], say, done=None) -> None:
+    """Make the extras' steps one after another; `done(name)` after each."""
     say(
         "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and the "
         "history's counts: preparing"
     )
     started = time.perf_counter()
-    warehouse.run_tests(
-        "fix",
-        builds["enrichment"].database,
-        select="stg_orders",
-        data_dir=data_dir,
-        build_dir=build,
-    )
-    history.rebuild_at(params, params.pr_deployed_at, data_dir, build)
-    # every model's rows and keys at every build of the history, counted once and kept for
-    # notebooks 05 and 06 (at 100 million orders each model takes minutes)
-    con = raw.connect(data_dir)
-    try:
-        for rev, built in builds.items():
-            warehouse.attach(con, built, rev)
-        every = [p.at for p in history.build_points(params)]
-        for rev in builds:
-            history.counts(con, rev, every, cache=build / "history")
-    finally:
-        con.close()
+    for name, make in steps:
+        make()
+        if done is not None:
+            done(name)
     say(
         "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and the "
         f"history's counts ready in {time.perf_counter() - started:.1f} s"
@@ -307,21 +331,29 @@ def _execute_all(
     jobs: int,
     say: Callable[[str], None],
     timeout: int = CELL_TIMEOUT,
-    meanwhile: Callable[[], None] | None = None,
+    meanwhile: Callable[[Callable[[str], None]], None] | None = None,
 ) -> list[Executed]:
     """Execute `notebooks`, `jobs` at a time; results in notebook order. After a failure no
     new notebook starts, the running ones finish, and the first failure (in notebook order)
-    is raised. `meanwhile`, if given, runs in this thread while the first notebooks do, and
-    the NEED_EXTRAS notebooks wait for it (it prepares what they read)."""
+    is raised. `meanwhile(done)`, if given, runs in this thread while the first notebooks do
+    and calls `done(step)` as each of the extras' steps is made; a notebook waits for the
+    steps it reads (EXTRAS_NEEDED), and those that wait start last."""
 
     total = len(notebooks)
-    failed, ready = threading.Event(), threading.Event()
+    failed, finished = threading.Event(), threading.Event()
+    made = {name: threading.Event() for names in EXTRAS_NEEDED.values() for name in names}
     if meanwhile is None:
-        ready.set()
+        finished.set()
+        for event in made.values():
+            event.set()
+
+    def needs(nb: Path) -> tuple[str, ...]:
+        return next((v for k, v in EXTRAS_NEEDED.items() if nb.name.startswith(k)), ())
 
     def one(i: int, nb: Path) -> Executed:
-        if nb.name.startswith(NEED_EXTRAS):
-            ready.wait()
+        for step in needs(nb):
+            while not made[step].wait(0.2) and not finished.is_set():
+                pass
         if failed.is_set():
             raise _NotStarted(nb.name)
         try:
@@ -338,17 +370,24 @@ def _execute_all(
         return ran
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook") as pool:
-        futures = [pool.submit(one, i, nb) for i, nb in enumerate(notebooks, 1)]
+        steps = ("tests", "counts", "rebuild")  # the order _extras makes them in
+
+        def ready_at(item: tuple[int, Path]) -> int:
+            return max((steps.index(step) + 1 for step in needs(item[1])), default=0)
+
+        order = sorted(enumerate(notebooks, 1), key=ready_at)
+        submitted = {i: pool.submit(one, i, nb) for i, nb in order}
+        futures = [submitted[i] for i in sorted(submitted)]
         try:
             if meanwhile is not None:
-                meanwhile()  # in this thread: dbt wants the main thread
+                meanwhile(lambda step: made[step].set())  # in this thread: dbt wants it
         except BaseException as error:
             failed.set()
             prepared: BaseException | None = error
         else:
             prepared = None
         finally:
-            ready.set()
+            finished.set()
     errors = [f.exception() for f in futures]
     first = next((e for e in errors if e is not None and not isinstance(e, _NotStarted)), None)
     if first is not None:
@@ -413,10 +452,10 @@ def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
         say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
         builds = _prepare_builds(params, data_dir, build, say)
         if extras and not beside:
-            _prepare_extras(params, data_dir, build, builds, say)
+            _prepare_extras(_extras(params, data_dir, build, builds), say)
 
-    def meanwhile() -> None:
-        _prepare_extras(params, data_dir, build, builds, say)
+    def meanwhile(done: Callable[[str], None]) -> None:
+        _prepare_extras(_extras(params, data_dir, build, builds), say, done)
 
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
         return _execute_all(
