@@ -15,7 +15,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from fanout.cli import incident, toolkit, training
+from fanout.cli import checks, incident, toolkit, training
 from fanout.cli.common import Parser
 from fanout.errors import FanoutError
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chk_sub = chk.add_subparsers(dest="check", metavar="CHECK", parser_class=Parser)
     chk_sub.required = True
-    toolkit.register_checks(chk_sub)
+    checks.register_checks(chk_sub)
     incident.register_checks(chk_sub)
 
     toolkit.register(sub)

@@ -26,7 +26,7 @@ from fanout.cli.common import (
 )
 from fanout.errors import ParameterError
 
-__all__ = ["register", "register_checks"]
+__all__ = ["register"]
 
 
 def _finding_text(f) -> str:
@@ -224,11 +224,6 @@ def cmd_anomalies(args: argparse.Namespace) -> int:
     lines += [f"  {p.at}  {p.value:,.2f}  expected {p.expected:,.2f}: {p.reason}" for p in flagged]
     emit(args, payload, "\n".join(lines))
     return 1 if flagged else 0
-
-
-def register_checks(chk_sub: argparse._SubParsersAction) -> None:
-    """`fanout check grain`."""
-    checks.register_checks(chk_sub)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

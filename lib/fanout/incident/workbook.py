@@ -235,6 +235,7 @@ EXTRAS_NEEDED = {
     "06-": ("tests", "counts"),
 }
 NEED_EXTRAS = tuple(EXTRAS_NEEDED)
+EXTRAS_STEPS = ("tests", "counts", "rebuild")  # the order the runner makes them in
 # A generous estimate of what one distinct key costs in a DuckDB hash table (the history's
 # counts hold every line item's key at once).
 KEY_BYTES = 64
@@ -286,7 +287,8 @@ def _extras(
     def rebuild() -> None:
         history.rebuild_at(params, params.pr_deployed_at, data_dir, build)
 
-    return [("tests", tests), ("counts", counts), ("rebuild", rebuild)]
+    made = {"tests": tests, "counts": counts, "rebuild": rebuild}
+    return [(step, made[step]) for step in EXTRAS_STEPS]
 
 
 def _prepare_extras(steps: list[tuple[str, Callable]], say, done=None) -> None:
@@ -370,10 +372,9 @@ def _execute_all(
         return ran
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook") as pool:
-        steps = ("tests", "counts", "rebuild")  # the order _extras makes them in
 
         def ready_at(item: tuple[int, Path]) -> int:
-            return max((steps.index(step) + 1 for step in needs(item[1])), default=0)
+            return max((EXTRAS_STEPS.index(step) + 1 for step in needs(item[1])), default=0)
 
         order = sorted(enumerate(notebooks, 1), key=ready_at)
         submitted = {i: pool.submit(one, i, nb) for i, nb in order}
