@@ -93,6 +93,16 @@ def test_build_prints_database_and_manifest_as_json(capsys, tmp_path):
         f"database: {report['database']}",
         f"manifest: {report['manifest']}",
     ]
+    # another revision on the same data: the seven tests on the sources are not run again
+    argv = ["build", "--revision", "enrichment", "--data", str(RAW), "--build-dir", str(tmp_path)]
+    code, out, _ = _run(capsys, *argv)
+    assert code == 0
+    assert out.splitlines()[2] == (
+        "7 tests on the sources not run again: an earlier build's results, the same SQL on "
+        "the same data (--every-test runs them)"
+    )
+    code, out, _ = _run(capsys, *argv, "--force", "--every-test", "--format", "json")
+    assert code == 0 and json.loads(out)["tests_from_earlier"] == []
 
 
 def test_console_script_help_and_usage_errors():

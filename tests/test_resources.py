@@ -15,7 +15,7 @@ from fanout.errors import NotebookError
 from fanout.incident import resources, workbook
 from fanout.incident.data import raw
 from fanout.incident.params import Params
-from fanout.incident.workbook import Executed, _extras_bytes, execute, run, run_key
+from fanout.incident.workbook import Executed, execute, run, run_key
 
 GIB = 2**30
 
@@ -24,6 +24,7 @@ GIB = 2**30
 def clean_env(monkeypatch):
     monkeypatch.delenv(resources.MEMORY_ENV, raising=False)
     monkeypatch.delenv(resources.TEMP_ENV, raising=False)
+    monkeypatch.delenv(resources.THREADS_ENV, raising=False)
 
 
 def test_the_budget_is_shared_by_the_runner_and_its_kernels(tmp_path):
@@ -63,7 +64,8 @@ def test_every_duckdb_database_gets_the_share_and_a_spill_folder(tmp_path, clean
         _write_profile(tmp_path, tmp_path / "w.duckdb")
         profile = json.loads((tmp_path / "profiles.yml").read_text())
         settings = profile["fanout_shop"]["outputs"]["fanout"]["settings"]
-        assert settings == {"memory_limit": "819MiB"}  # spills beside its database file
+        # spills beside its database file; the kernels' share of the cores
+        assert settings == {"memory_limit": "819MiB", "threads": str(share.threads)}
     assert resources.MEMORY_ENV not in os.environ  # the environment as it was
     assert not share.temp.exists()  # the spill folder removed with the run
 
@@ -156,57 +158,68 @@ def _fake_execute(log, lock):
     return execute
 
 
-def test_the_extras_are_made_beside_the_notebooks_that_do_not_read_them(monkeypatch, tmp_path):
-    """Notebooks that read no extras start at once; each other one starts when the steps it
-    reads are made (04 after the tests, 06 after the counts, 05 after the rebuild), and
-    those that wait are started last."""
+def test_the_kernels_share_the_cores_and_the_runner_alone_takes_them_all(tmp_path, clean_env):
+    """Two kernels on two cores get one DuckDB thread each (the runner waits meanwhile); a
+    notebook on its own, or the runner before the kernels start, every core."""
+    assert resources.Share(GIB, 3, tmp_path, cpus=2).threads == 1
+    assert resources.Share(GIB, 3, tmp_path, cpus=8).threads == 4
+    assert resources.Share(GIB, 2, tmp_path, cpus=8).threads == 8  # one kernel
+    assert resources.Share(GIB, 5, tmp_path, cpus=2).threads == 1  # never none
+    share = resources.Share(GIB, 3, tmp_path / "tmp", cpus=2)
+
+    def threads() -> int:
+        con = raw.quiet(duckdb.connect())
+        try:
+            return int(con.execute("select current_setting('threads')").fetchone()[0])
+        finally:
+            con.close()
+
+    default = duckdb.connect().execute("select current_setting('threads')").fetchone()[0]
+    with share.applied():
+        assert os.environ[resources.THREADS_ENV] == "1"
+        assert threads() == 1
+        with share.alone():
+            assert resources.THREADS_ENV not in os.environ
+            assert threads() == int(default)  # DuckDB's own: every core
+            assert "threads" not in resources.dbt_settings()
+        assert threads() == 1
+        assert resources.dbt_settings()["threads"] == "1"
+    assert resources.THREADS_ENV not in os.environ  # the environment as it was
+
+
+def test_the_notebooks_start_longest_first_and_come_back_in_order(monkeypatch, tmp_path):
     log, lock = [], threading.Lock()
     monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
-
-    def meanwhile(done):
-        with lock:
-            log.append(("extras", threading.current_thread() is threading.main_thread()))
-        for step in ("tests", "counts", "rebuild"):
-            time.sleep(0.5)
-            with lock:
-                log.append(("made", step))
-            done(step)
-
-    names = ["01-a.ipynb", "02-b.ipynb", "04-c.ipynb", "05-d.ipynb", "06-e.ipynb"]
-    ran = workbook._execute_all(
-        [tmp_path / n for n in names], lambda nb: nb, {}, 2, lambda line: None, meanwhile=meanwhile
-    )
-    assert [r.name for r in ran] == names  # in notebook order, whatever order they ran in
-    assert ("extras", True) in log  # dbt runs in the main thread
-    at = {e[1]: i for i, e in enumerate(log) if e[0] in ("start", "made")}
-    assert at["01-a.ipynb"] < at["tests"] and at["02-b.ipynb"] < at["tests"]
-    assert at["tests"] < at["04-c.ipynb"] < at["rebuild"]
-    assert at["counts"] < at["06-e.ipynb"] < at["rebuild"]
-    assert at["rebuild"] < at["05-d.ipynb"]
+    names = [f"0{i}-n.ipynb" for i in range(1, 7)] + ["07-extra.ipynb"]
+    ran = workbook._execute_all([tmp_path / n for n in names], lambda nb: nb, {}, 1, print)
+    assert [r.name for r in ran] == names
+    started = [e[1][:2] for e in log if e[0] == "start"]
+    assert started == ["05", "01", "02", "06", "03", "04", "07"]
 
 
-def test_extras_that_fail_stop_the_notebooks_that_read_them(monkeypatch, tmp_path):
+def test_a_failed_notebook_stops_the_ones_not_yet_started(monkeypatch, tmp_path):
     log, lock = [], threading.Lock()
-    monkeypatch.setattr(workbook, "execute", _fake_execute(log, lock))
+    fake = _fake_execute(log, lock)
 
-    def meanwhile(done):
-        raise RuntimeError("the rebuild failed")
+    def execute(nb, out, values, timeout=None):
+        if nb.name.startswith("01-"):
+            raise NotebookError("01-a.ipynb: the cell failed")
+        return fake(nb, out, values, timeout)
 
-    names = ["01-a.ipynb", "04-c.ipynb"]
-    with pytest.raises(RuntimeError, match="the rebuild failed"):
-        workbook._execute_all(
-            [tmp_path / n for n in names],
-            lambda nb: nb,
-            {},
-            2,
-            lambda line: None,
-            meanwhile=meanwhile,
-        )
-    assert [e[1] for e in log if e[0] == "start"] == ["01-a.ipynb"]
+    monkeypatch.setattr(workbook, "execute", execute)
+    names = ["01-a.ipynb", "03-b.ipynb", "04-c.ipynb", "05-d.ipynb"]
+    with pytest.raises(NotebookError, match=r"^01-a\.ipynb: the cell failed$"):
+        workbook._execute_all([tmp_path / n for n in names], lambda nb: nb, {}, 1, print)
+    assert [e[1] for e in log if e[0] == "start"] == ["05-d.ipynb"]  # started before 01
 
 
-def test_the_extras_go_beside_the_kernels_only_when_their_keys_fit_the_share(tmp_path):
-    share = resources.share(Params(memory_budget_gb=12), 2, tmp_path)  # DuckDB 3.2 GiB each
-    ten = Params.from_mapping(orders_per_day=111_000, days=90)  # 10M orders, 25M line items
-    hundred = Params.from_mapping(orders_per_day=1_110_000, days=90)
-    assert _extras_bytes(ten) <= share.duckdb < _extras_bytes(hundred)
+def test_only_the_extras_the_chosen_notebooks_read_are_made(tmp_path):
+    def steps(*names):
+        made = workbook._extras(Params(), tmp_path, tmp_path, {}, [tmp_path / n for n in names])
+        return [name for name, _ in made]
+
+    assert steps("01-a.ipynb", "02-b.ipynb", "03-c.ipynb") == []
+    assert steps("04-verify.ipynb") == ["tests"]
+    assert steps("05-trends.ipynb") == ["counts", "rebuild"]
+    assert steps("06-prevent.ipynb", "04-verify.ipynb") == ["tests", "counts"]
+    assert steps(*(nb.name for nb in workbook.notebook_paths())) == list(workbook.EXTRAS_STEPS)

@@ -175,3 +175,87 @@ def test_test_results_on_a_build_are_kept_beside_it_and_reused(builds, build_roo
     )
     assert {r.name for r in other} == {"grain_fct_revenue_daily_revenue_date"}
     assert len(sorted(enrichment.folder.glob("tests-fix-*.json"))) == 2
+
+
+def _run_by_dbt(build) -> set[str]:
+    """The nodes dbt itself ran in a build (its run_results.json)."""
+    import json
+
+    results = json.loads((build.target_dir / "run_results.json").read_text())["results"]
+    return {r["unique_id"] for r in results}
+
+
+def test_the_tests_on_the_sources_run_once_per_dataset(builds):
+    """The same SQL on the same data gives the same result: each of the seven tests on the
+    sources ran in one of the three builds (the first made), and the other two hold its
+    result, although the fix has macros of its own (a grain test, not one they call)."""
+    source_tests = {
+        r.unique_id
+        for r in builds["baseline"].results
+        if r.resource_type == "test" and r.name.startswith("source_")
+    }
+    assert len(source_tests) == 7
+    for uid in source_tests:
+        ran_in = [rev for rev, b in builds.items() if uid in _run_by_dbt(b)]
+        assert len(ran_in) == 1, (uid, ran_in)
+        for rev, built in builds.items():
+            assert (uid in built.tests_from_earlier) == (rev not in ran_in)
+            (result,) = [r for r in built.results if r.unique_id == uid]
+            assert result.status == "pass"
+    # the fix's grain tests read models: always its own
+    fix = builds["fix"]
+    assert {r.unique_id for r in fix.results if r.name.startswith("grain_")} <= _run_by_dbt(fix)
+
+
+def test_a_test_on_the_sources_with_other_sql_or_macros_runs_again(builds, tmp_path):
+    import shutil
+
+    project = tmp_path / "edited"
+    shutil.copytree(ROOT / "warehouse" / "enrichment", project)
+    sources = project / "models" / "sources.yml"
+    text = sources.read_text()
+    old = "          - name: order_item_id\n            data_tests: [unique, not_null]"
+    assert old in text
+    sources.write_text(
+        text.replace(
+            old,
+            "          - name: order_item_id\n            data_tests:\n"
+            "              - unique:\n                  config: {where: 'order_id > 0'}\n"
+            "              - not_null",
+        )
+    )
+    build_root = builds["baseline"].folder.parent.parent
+    edited = warehouse.build(project, builds["baseline"].data_dir, build_root)
+    ran = {r.name for r in edited.results if r.unique_id in _run_by_dbt(edited)}
+    taken = {uid.split(".")[2] for uid in edited.tests_from_earlier}
+    assert "source_unique_shop_raw_order_items_order_item_id" in ran  # its SQL has a where
+    assert "source_unique_shop_raw_orders_order_id" in taken
+    assert len(taken) == 6 and edited.ok
+
+    # a macro of the project's own that stands in for one the unique test calls
+    (project / "macros" / "unique.sql").write_text(
+        "{% macro default__test_unique(model, column_name) %}\n"
+        "select {{ column_name }} from {{ model }} group by 1 having count(*) > 1\n"
+        "{% endmacro %}\n"
+    )
+    again = warehouse.build(project, builds["baseline"].data_dir, build_root)
+    ran = {r.name for r in again.results if r.unique_id in _run_by_dbt(again)}
+    assert {n for n in ran if n.startswith("source_unique_")} == {
+        "source_unique_shop_raw_orders_order_id",
+        "source_unique_shop_raw_order_items_order_item_id",
+        "source_unique_finance_finance_daily_revenue_revenue_date",
+    }
+    assert again.ok
+
+
+def test_every_test_runs_when_asked_and_none_in_a_models_only_build(builds, tmp_path):
+    data = builds["baseline"].data_dir
+    warehouse.build("baseline", data, tmp_path)
+    everything = warehouse.build("enrichment", data, tmp_path, reuse_tests=False)
+    assert everything.tests_from_earlier == ()
+    tests = {r.unique_id for r in everything.results if r.resource_type == "test"}
+    assert len(tests) == 7 and tests <= _run_by_dbt(everything)
+    models = warehouse.build("enrichment", data, tmp_path, tests=False)
+    assert {r.resource_type for r in models.results} == {"model"}
+    assert models.ok and models.folder != everything.folder
+    assert warehouse.build("enrichment", data, tmp_path, reuse_tests=False).reused  # kept

@@ -72,7 +72,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         detect_format(data_dir)  # a clear error before anything is written
     else:
         data_dir = dataset_dir(params)
-    built = build(args.revision, data_dir, params.build_path(project_root()), force=args.force)
+    built = build(
+        args.revision,
+        data_dir,
+        params.build_path(project_root()),
+        force=args.force,
+        reuse_tests=not args.every_test,
+    )
     payload = {
         "revision": built.revision,
         "database": str(built.database),
@@ -82,8 +88,15 @@ def cmd_build(args: argparse.Namespace) -> int:
         "seconds": built.seconds,
         "ok": built.ok,
         "failed": [dataclasses.asdict(r) for r in built.failed],
+        "tests_from_earlier": list(built.tests_from_earlier),
     }
     lines = [f"database: {built.database}", f"manifest: {built.manifest_path}"]
+    if built.tests_from_earlier:
+        n = len(built.tests_from_earlier)
+        lines.append(
+            f"{n} test{'s' if n != 1 else ''} on the sources not run again: an earlier "
+            "build's results, the same SQL on the same data (--every-test runs them)"
+        )
     for r in built.failed:
         lines.append(f"{r.status.upper()} {r.resource_type} {r.name}: {r.message}")
     emit(args, payload, "\n".join(lines))
@@ -208,6 +221,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data", metavar="DIR", help="raw data folder (default: the parameters' dataset)"
     )
     bld.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    bld.add_argument(
+        "--every-test",
+        action="store_true",
+        help=(
+            "run every dbt test; by default a test that reads only sources is not run again "
+            "when an earlier build under the build folder ran it with the same SQL on the same "
+            "data (its result is taken from there)"
+        ),
+    )
     format_option(bld)
     add_parameters(bld, (*DATASET_FIELDS, "build_dir", "raw_format"))
     bld.set_defaults(func=cmd_build)

@@ -90,17 +90,22 @@ def figures_of(notebook: str | Path) -> dict[str, bytes]:
     return out
 
 
-def _html(notebook: Path) -> str:
+def _html(notebook: Path, exporter=None) -> str:
     """A notebook as a standalone HTML page that loads nothing from outside the report folder,
-    its code hidden until the reader asks for it (templates/fanout)."""
+    its code hidden until the reader asks for it (templates/fanout). One `exporter`
+    (`_exporter()`) serves several notebooks: its templates are compiled once."""
+    body, _ = (exporter or _exporter()).from_filename(str(notebook))
+    return body
+
+
+def _exporter():
     from nbconvert import HTMLExporter  # lazy: seconds to import; only the report needs it
 
     logging.getLogger("traitlets").setLevel(logging.ERROR)  # per-image alt-text notices
     exporter = HTMLExporter(template_name="fanout", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_filename(str(notebook))
-    return body
+    return exporter
 
 
 def anchors(page: str) -> dict[str, str]:
@@ -140,9 +145,10 @@ def write_report(executed, out_dir: str | Path, params=None) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     found, kinds_of, links, charts, pages = {}, {}, {}, {}, []
+    exporter = _exporter() if executed else None
     for ran in executed:
         page = out_dir / f"{ran.name}.html"
-        html = _html(ran.path)
+        html = _html(ran.path, exporter)
         _write(page, html)
         number = ran.name[:2]
         found[number] = findings(ran.path)

@@ -54,7 +54,9 @@ __all__ = [
 PROFILE = "fanout_shop"
 DATABASE = "warehouse.duckdb"
 RECORD = "build.json"
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: the keys of the tests on the sources, for reuse
+# Packages whose macros come with dbt and its adapter (their version is in a build's inputs).
+BUILTIN_PACKAGES = ("dbt", "dbt_duckdb")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Build(Outcome):
     results: tuple[NodeResult, ...]
     seconds: float
     reused: bool = field(default=False, compare=False)
+    # the tests on the sources whose results are an earlier build's (same SQL, same data)
+    tests_from_earlier: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def database(self) -> Path:
@@ -232,12 +236,21 @@ def build(
     build_dir: str | Path | None = None,
     *,
     force: bool = False,
+    tests: bool = True,
+    reuse_tests: bool = True,
 ) -> Build:
     """Build `revision` (a name, or a dbt project folder as a `Path`) on the raw data in
     `data_dir` (default: the committed dataset).
 
     Returns the build, reused when its project files, data and dbt version are unchanged.
-    Test failures are results, not exceptions; a dbt crash raises `BuildError`.
+    Test failures are results, not exceptions; a dbt crash raises `BuildError`. With
+    `tests=False` only the models are made (`dbt run`), for a build read for its tables only.
+
+    A test that reads only sources gives the same result on the same data with the same
+    SQL: when an earlier build under `build_dir` ran such a test on this data (same files,
+    same dbt) with the same compiled SQL, the same configuration and the same project and
+    package macros, its result is taken from there instead of running the test again
+    (`tests_from_earlier` names them; `reuse_tests=False` runs every test).
     """
 
     project = _check_revision(revision)
@@ -257,10 +270,11 @@ def build(
         "data": raw.dataset_digest(data_dir),
         "data_dir": str(data_dir),
         "dbt": _dbt_version(),
+        "command": "build" if tests else "run",
     }
     fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     parent = build_root / "warehouse"
-    folder = parent / f"{revision}-{inputs['data'][:12]}"
+    folder = parent / f"{revision}-{inputs['data'][:12]}{'' if tests else '-models'}"
     with locked(parent / f".{folder.name}.lock"):
         clean_stale(parent)  # what killed builds left, also when this one is reused
         previous = _load(folder, revision, data_dir)
@@ -271,20 +285,118 @@ def build(
         try:
             _write_profile(work, work / DATABASE)
             started = time.perf_counter()
-            results = invoke(_dbt_args("build", project, work, data_dir, fmt))
+            args = _dbt_args(inputs["command"], project, work, data_dir, fmt)
+            earlier = _earlier_source_tests(parent, inputs) if tests and reuse_tests else {}
+            keys, taken = {}, {}
+            if earlier:  # compile the tests on the sources first, to compare their SQL
+                invoke([*_dbt_args("compile", project, work, data_dir, fmt), "-s", "source:*"])
+                keys = _source_test_keys(json.loads((work / "target" / MANIFEST).read_text()))
+                taken = {uid: earlier[key] for uid, key in keys.items() if key in earlier}
+            excluded = sorted({uid.split(".")[2] for uid in taken})
+            results = invoke([*args, "--exclude", *excluded] if excluded else args)
+            ran = {r.unique_id for r in results}
+            taken = {uid: r for uid, r in taken.items() if uid not in ran}
+            results = sorted(
+                [*results, *(_as_node(uid, r) for uid, r in taken.items())],
+                key=lambda n: n.unique_id,
+            )
+            if tests:
+                keys.update(_source_test_keys(json.loads((work / "target" / MANIFEST).read_text())))
             seconds = round(time.perf_counter() - started, 3)
             record = {
                 "fingerprint": fingerprint,
                 "inputs": inputs,
                 "seconds": seconds,
                 "results": [asdict(r) for r in results],
+                "source_test_keys": dict(sorted(keys.items())),
+                "tests_from_earlier": sorted(taken),
             }
             _write_profile(work, folder / DATABASE)  # the path it will have once in place
             (work / RECORD).write_text(json.dumps(record, indent=2) + "\n")
             swap_into_place(work, folder)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    return Build(revision, data_dir, folder, tuple(results), seconds)
+    return Build(revision, data_dir, folder, tuple(results), seconds, False, tuple(sorted(taken)))
+
+
+MANIFEST = "manifest.json"
+
+
+def _source_test_keys(manifest: dict[str, Any]) -> dict[str, str]:
+    """For each compiled test that reads only sources: a digest of what its result depends
+    on besides the data and dbt's version: its SQL, its configuration (severity, thresholds)
+    and the project's and its packages' macros that could stand in for one it calls (the
+    same name, or the same after an adapter prefix such as `duckdb__`) or for the test
+    materialization."""
+    macros = manifest.get("macros", {})
+    keys = {}
+    for uid, node in manifest.get("nodes", {}).items():
+        parents = node.get("depends_on", {}).get("nodes", [])
+        if not (
+            node.get("resource_type") == "test"
+            and node.get("compiled_code")
+            and parents
+            and all(p.startswith("source.") for p in parents)
+        ):
+            continue
+        called, todo = set(), list(node.get("depends_on", {}).get("macros", []))
+        while todo:
+            macro = todo.pop()
+            if macro in called or macro not in macros:
+                continue
+            called.add(macro)
+            todo.extend(macros[macro].get("depends_on", {}).get("macros", []))
+        names = {_base_name(macros[m]["name"]) for m in called}
+        own = sorted(
+            (m, macro.get("macro_sql", ""))
+            for m, macro in macros.items()
+            if macro.get("package_name") not in BUILTIN_PACKAGES
+            and (
+                m in called
+                or _base_name(macro.get("name", "")) in names
+                or macro.get("name", "").startswith("materialization_test")
+            )
+        )
+        text = json.dumps([node["compiled_code"], node.get("config"), own], sort_keys=True)
+        keys[uid] = hashlib.sha256(text.encode()).hexdigest()
+    return keys
+
+
+def _base_name(name: str) -> str:
+    """A macro's name without its adapter prefix (`duckdb__test_unique` -> `test_unique`)."""
+    return name.split("__", 1)[1] if "__" in name else name
+
+
+def _earlier_source_tests(parent: Path, inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The results of the tests on the sources that earlier builds ran themselves on the same
+    data with the same dbt, by key (`_source_test_keys`)."""
+    same = ("record_version", "data", "data_dir", "dbt")
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(parent.glob(f"*/{RECORD}")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if any(record.get("inputs", {}).get(k) != inputs[k] for k in same):
+            continue
+        results = {r["unique_id"]: r for r in record.get("results", [])}
+        reused = set(record.get("tests_from_earlier", []))
+        for uid, key in record.get("source_test_keys", {}).items():
+            if uid in results and uid not in reused:
+                found.setdefault(key, results[uid])
+    return found
+
+
+def _as_node(unique_id: str, result: dict[str, Any]) -> NodeResult:
+    """An earlier build's result for this build's test `unique_id`."""
+    return NodeResult(
+        **{
+            **result,
+            "unique_id": unique_id,
+            "name": unique_id.split(".")[2],
+            "depends_on": tuple(result["depends_on"]),
+        }
+    )
 
 
 def _load(folder: Path, revision: str, data_dir: Path) -> tuple[str, Build] | None:
@@ -297,7 +409,8 @@ def _load(folder: Path, revision: str, data_dir: Path) -> tuple[str, Build] | No
     results = tuple(
         NodeResult(**{**r, "depends_on": tuple(r["depends_on"])}) for r in record["results"]
     )
-    built = Build(revision, data_dir, folder, results, record["seconds"], reused=True)
+    earlier = tuple(record.get("tests_from_earlier", ()))
+    built = Build(revision, data_dir, folder, results, record["seconds"], True, earlier)
     return record["fingerprint"], built
 
 

@@ -222,13 +222,10 @@ def select(names: str | None) -> list[Path]:
     return chosen
 
 
-# The notebooks that need more than the three builds: the fix's tests run on the PR's
-# tables (04, and 06 through guards.replay) and the real rebuild at the PR's deploy (05).
-# The runner makes those after the builds, before any kernel starts, when one of these
-# notebooks is to run. A test keeps this list in step with the notebooks' code.
-# What each notebook reads besides the builds, made once by the runner: the fix's tests on
-# the PR's tables (04, and the guards' replay in 06), every model's rows and keys at every
-# build (05 and 06), the rebuild at the PR's deploy (05). The steps run in this order.
+# What each notebook reads besides the builds, made once by the runner before any kernel
+# starts: the fix's tests on the PR's tables (04, and the guards' replay in 06), every
+# model's rows and keys at every build (05 and 06), the rebuild at the PR's deploy (05). A
+# test keeps this list in step with the notebooks' code.
 EXTRAS_NEEDED = {
     "04-": ("tests",),
     "05-": ("counts", "rebuild"),
@@ -236,14 +233,21 @@ EXTRAS_NEEDED = {
 }
 NEED_EXTRAS = tuple(EXTRAS_NEEDED)
 EXTRAS_STEPS = ("tests", "counts", "rebuild")  # the order the runner makes them in
-# A generous estimate of what one distinct key costs in a DuckDB hash table (the history's
-# counts hold every line item's key at once).
-KEY_BYTES = 64
+# The order the kernels take the notebooks in: the longest first (at 10 million orders, one
+# DuckDB thread each: 05 23 s, 01 20 s, 02 and 06 19 s, 03 8 s, 04 7 s), so that the last
+# one to finish is a short one and neither kernel waits long for the other at the end.
+LONGEST_FIRST = ("05-", "01-", "02-", "06-", "03-", "04-")
 
 
-def _extras_bytes(params: Params) -> float:
-    """The largest hash table the extras build: one entry per line item of the dataset."""
-    return params.orders_per_day * params.days * params.mean_items_per_order * KEY_BYTES
+def _start_order(notebooks: list[Path]) -> list[tuple[int, Path]]:
+    """(number, notebook) in the order to start them: LONGEST_FIRST, then any other."""
+
+    def rank(item: tuple[int, Path]) -> tuple[int, int]:
+        i, nb = item
+        known = [k for k, prefix in enumerate(LONGEST_FIRST) if nb.name.startswith(prefix)]
+        return (known[0], i) if known else (len(LONGEST_FIRST), i)
+
+    return sorted(enumerate(notebooks, 1), key=rank)
 
 
 def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
@@ -255,14 +259,21 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
         started = time.perf_counter()
         builds[rev] = warehouse.build(rev, data_dir, build)
         done = "reused" if builds[rev].reused else "built"
-        say(f"warehouse: {rev} {done} in {time.perf_counter() - started:.1f} s")
+        taken = len(builds[rev].tests_from_earlier)
+        also = (
+            f" ({taken} test{'s' if taken != 1 else ''} on the sources: an earlier build's "
+            "results, the same SQL on the same data)"
+            if taken and not builds[rev].reused
+            else ""
+        )
+        say(f"warehouse: {rev} {done} in {time.perf_counter() - started:.1f} s{also}")
     return builds
 
 
 def _extras(
-    params: Params, data_dir: Path, build: Path, builds: dict
+    params: Params, data_dir: Path, build: Path, builds: dict, notebooks: list[Path]
 ) -> list[tuple[str, Callable]]:
-    """The extras' steps, (name, what makes it), in the order they run."""
+    """The extras' steps the notebooks read, (name, what makes it), in the order they run."""
 
     def tests() -> None:
         warehouse.run_tests(
@@ -288,20 +299,27 @@ def _extras(
         history.rebuild_at(params, params.pr_deployed_at, data_dir, build)
 
     made = {"tests": tests, "counts": counts, "rebuild": rebuild}
-    return [(step, made[step]) for step in EXTRAS_STEPS]
+    needed = {
+        step
+        for nb in notebooks
+        for prefix, steps in EXTRAS_NEEDED.items()
+        if nb.name.startswith(prefix)
+        for step in steps
+    }
+    return [(step, made[step]) for step in EXTRAS_STEPS if step in needed]
 
 
-def _prepare_extras(steps: list[tuple[str, Callable]], say, done=None) -> None:
-    """Make the extras' steps one after another; `done(name)` after each."""
+def _prepare_extras(steps: list[tuple[str, Callable]], say) -> None:
+    """Make the extras' steps one after another."""
+    if not steps:
+        return
     say(
         "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and the "
         "history's counts: preparing"
     )
     started = time.perf_counter()
-    for name, make in steps:
+    for _name, make in steps:
         make()
-        if done is not None:
-            done(name)
     say(
         "warehouse: the fix's tests on the PR's tables, the rebuild at the PR's deploy and the "
         f"history's counts ready in {time.perf_counter() - started:.1f} s"
@@ -333,36 +351,20 @@ def _execute_all(
     jobs: int,
     say: Callable[[str], None],
     timeout: int = CELL_TIMEOUT,
-    meanwhile: Callable[[Callable[[str], None]], None] | None = None,
 ) -> list[Executed]:
-    """Execute `notebooks`, `jobs` at a time; results in notebook order. After a failure no
-    new notebook starts, the running ones finish, and the first failure (in notebook order)
-    is raised. `meanwhile(done)`, if given, runs in this thread while the first notebooks do
-    and calls `done(step)` as each of the extras' steps is made; a notebook waits for the
-    steps it reads (EXTRAS_NEEDED), and those that wait start last."""
+    """Execute `notebooks`, `jobs` at a time, the longest first (`LONGEST_FIRST`); results in
+    notebook order. After a failure no new notebook starts, the running ones finish, and the
+    first failure (in notebook order) is raised."""
 
     total = len(notebooks)
-    failed, finished = threading.Event(), threading.Event()
-    made = {name: threading.Event() for names in EXTRAS_NEEDED.values() for name in names}
-    if meanwhile is None:
-        finished.set()
-        for event in made.values():
-            event.set()
-
-    def needs(nb: Path) -> tuple[str, ...]:
-        return next((v for k, v in EXTRAS_NEEDED.items() if nb.name.startswith(k)), ())
+    failed = threading.Event()
 
     def one(i: int, nb: Path) -> Executed:
-        for step in needs(nb):
-            while not made[step].wait(0.2) and not finished.is_set():
-                pass
         if failed.is_set():
             raise _NotStarted(nb.name)
         try:
             say(f"[{i}/{total}] {nb.stem} ...")
             ran = execute(nb, target(nb), values, timeout=timeout)
-        except _NotStarted:
-            raise
         except BaseException:
             failed.set()
             raise
@@ -372,29 +374,12 @@ def _execute_all(
         return ran
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook") as pool:
-
-        def ready_at(item: tuple[int, Path]) -> int:
-            return max((EXTRAS_STEPS.index(step) + 1 for step in needs(item[1])), default=0)
-
-        order = sorted(enumerate(notebooks, 1), key=ready_at)
-        submitted = {i: pool.submit(one, i, nb) for i, nb in order}
+        submitted = {i: pool.submit(one, i, nb) for i, nb in _start_order(notebooks)}
         futures = [submitted[i] for i in sorted(submitted)]
-        try:
-            if meanwhile is not None:
-                meanwhile(lambda step: made[step].set())  # in this thread: dbt wants it
-        except BaseException as error:
-            failed.set()
-            prepared: BaseException | None = error
-        else:
-            prepared = None
-        finally:
-            finished.set()
     errors = [f.exception() for f in futures]
     first = next((e for e in errors if e is not None and not isinstance(e, _NotStarted)), None)
     if first is not None:
         raise first
-    if prepared is not None:
-        raise prepared
     return [f.result() for f in futures]
 
 
@@ -425,6 +410,12 @@ def run(
     share = resources.share(params, max(1, jobs), params.build_path(project_root()))
     with share.applied():
         say(f"memory: {share.describe()}; DuckDB spills to {share.temp}")
+        cores = f"{share.cpus} core{'s' if share.cpus != 1 else ''}"
+        say(
+            f"cores: {cores} for the data and the builds, {share.threads} DuckDB "
+            f"thread{'s' if share.threads != 1 else ''} in each of {share.processes - 1} "
+            f"kernel{'s' if share.processes != 2 else ''}"
+        )
         return _run(params, in_place, notebooks, jobs, cell_timeout, say, share)
 
 
@@ -439,35 +430,19 @@ def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
         raise ParameterError("notebooks are refreshed in place only at the default parameters")
     notebooks = notebooks or notebook_paths()
     build = params.build_path(project_root())
-    # Before any kernel starts, the runner works alone and takes the whole memory budget:
-    # the data and the three builds. What some notebooks read besides (the fix's tests on
-    # the PR's tables, the rebuild at the PR's deploy, the history's counts) is made alone
-    # too when its largest hash table would not fit in the runner's share; otherwise beside
-    # the first notebooks, which do not read it (at 10 million orders that saves its time).
-    extras = any(nb.name.startswith(NEED_EXTRAS) for nb in notebooks)
-    beside = extras and _extras_bytes(params) <= share.duckdb
+    # Before any kernel starts, the runner works alone and takes the whole memory budget and
+    # every core: the data, the three builds, and what some notebooks read besides (the fix's
+    # tests on the PR's tables, the rebuild at the PR's deploy, the history's counts).
     with share.alone():
         say("dataset: preparing and validating")
         started = time.perf_counter()
         data_dir = dataset_dir(params)  # once, before the notebooks, which then reuse it
         say(f"dataset: {data_dir} ready in {time.perf_counter() - started:.1f} s")
         builds = _prepare_builds(params, data_dir, build, say)
-        if extras and not beside:
-            _prepare_extras(_extras(params, data_dir, build, builds), say)
-
-    def meanwhile(done: Callable[[str], None]) -> None:
-        _prepare_extras(_extras(params, data_dir, build, builds), say, done)
+        _prepare_extras(_extras(params, data_dir, build, builds, notebooks), say)
 
     def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
-        return _execute_all(
-            notebooks,
-            target,
-            values,
-            jobs,
-            say,
-            timeout=cell_timeout,
-            meanwhile=meanwhile if beside else None,
-        )
+        return _execute_all(notebooks, target, values, jobs, say, timeout=cell_timeout)
 
     if in_place:
         return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)
