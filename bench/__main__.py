@@ -19,6 +19,9 @@ rewrites `BENCHMARKS.md` from all the results there.
                 the process tree, disk
     scale100m   the same at 100M orders (about half an hour): only when named,
                 make bench BENCH=scale100m; its rows join scale's
+    before14    the whole workbook at 10M orders as at the commit issue 14 was filed at
+                (94b2a98, from this clone's history) and as now, alternating, each from an
+                empty build folder: wall time and peak memory of the process tree
     anomalies   anomaly detection at 20,000 and 1,000,000 points, next to the quadratic
                 detector it replaced (issue 13)
     lint20k     fanout lint over wide projects of 2,000 and 20,000 models and a chain of
@@ -319,6 +322,72 @@ def bench_scale100m(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     return kept + _scale_runs("100m", repeat)
 
 
+# The commit issue 14 was filed at ("make workbook at 10M orders takes 2.4 min"): its goal is
+# "at 10M orders no slower than today", measured here side by side.
+BEFORE_14 = "94b2a98"
+
+
+def _before_14() -> Path:
+    """The project as at BEFORE_14, extracted once from this clone's history under WORK."""
+    folder = WORK / f"before-{BEFORE_14}"
+    if (folder / "lib" / "fanout").is_dir():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", BEFORE_14], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise BenchError(
+            f"commit {BEFORE_14} is not in this clone's history (a shallow clone?): "
+            f"git fetch --unshallow, then run again"
+        ) from None
+    return folder
+
+
+def bench_before14(repeat: int, scales: tuple[str, ...]) -> list[Run]:
+    """The 10M workbook as at BEFORE_14 and as now, alternating, from empty build folders;
+    the old code runs on this environment (its own lib first on the path, in the kernels
+    too). Only the tree's memory is sampled meanwhile: no stages, no disk walks."""
+    import json
+
+    from bench.treepeak import run_tree
+
+    old = _before_14()
+    python = sys.executable
+    runs = []
+    for i in range(repeat):
+        for label, tree, command in (
+            (
+                f"as at {BEFORE_14} (issue 14 filed)",
+                old,
+                ["env", f"PYTHONPATH={old / 'lib'}", python, "-m", "fanout", "workbook"],
+            ),
+            ("now", ROOT, [str(Path(python).parent / "fanout"), "workbook"]),
+        ):
+            folder = WORK / f"before14-{'old' if tree == old else 'now'}"
+            shutil.rmtree(folder, ignore_errors=True)
+            cmd = [*command, "--params", str(tree / "params" / "10m.yaml")]
+            code, seconds, peak = run_tree(
+                [*cmd, "--build-dir", str(folder)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=tree,
+            )
+            if code != 0:
+                raise BenchError(f"{' '.join(cmd)} failed (exit {code})")
+            data = next(folder.glob("data/*/dataset.json"), None)
+            orders = json.loads(data.read_text())["orders"] if data else None
+            runs.append(Run("before14", "10m", label, i + 1, seconds, peak / 2**20,
+                            {"orders": orders}))  # fmt: skip
+            say(f"  10m · {label} · run {i + 1}/{repeat}: {seconds:.1f} s, {peak / 2**30:.2f} GiB")
+            shutil.rmtree(folder, ignore_errors=True)
+    return runs
+
+
 def bench_anomalies(repeat: int, scales: tuple[str, ...]) -> list[Run]:
     from bench.worker import _series
 
@@ -415,6 +484,7 @@ BENCHMARKS = {
     "lineage700": (bench_lineage700, 3),
     "scale": (bench_scale, 1),
     "scale100m": (bench_scale100m, 1),  # only when named: make bench BENCH=scale100m
+    "before14": (bench_before14, 2),
     "anomalies": (bench_anomalies, 3),
     "lint20k": (bench_lint20k, 3),
 }

@@ -265,3 +265,42 @@ def test_the_grain_report_says_where_fanout_is_not_ahead_and_why():
         "- 1m · postgres: engine floor via dbt target is 2.00x faster (0.5 s against 1 s) "
         "than fanout: one `count(*), count(distinct)` keeps no count per key"
     )
+
+
+def test_the_comparison_with_issue_14s_commit_is_a_ratio_from_one_run():
+    before = "as at 94b2a98 (issue 14 filed)"
+    runs = [
+        Run("before14", "10m", before, 1, 150.0, 4000.0),
+        Run("before14", "10m", "now", 1, 133.0, 2800.0),
+        Run("before14", "10m", before, 2, 152.0, 4100.0),
+        Run("before14", "10m", "now", 2, 135.0, 2900.0),
+    ]
+    text = table("before14", runs)
+    assert "now against as at 94b2a98 (issue 14 filed), side by side: 2.23 min against " in text
+    assert "2.52 min (0.89x)" in text and "(goal no slower (≤ 1.00x)) MET" in text
+    assert "2.4 min the issue measured: 2.23 min (goal ≤ 2.4 min) MET" in text
+    slower = [Run("before14", "10m", before, 1, 130.0, 4000.0), runs[1]]
+    assert "(1.02x), peak 2.73 against 3.91 GiB (goal no slower (≤ 1.00x)) MISSED" in table(
+        "before14", slower
+    )
+
+
+def test_the_old_commit_missing_from_history_is_one_line(monkeypatch, tmp_path):
+    import bench.__main__ as bench_main
+    from bench.common import BenchError
+
+    monkeypatch.setattr(bench_main, "WORK", tmp_path)
+    monkeypatch.setattr(bench_main, "BEFORE_14", "0" * 40)
+    with pytest.raises(BenchError, match=r"^commit 0{40} is not in this clone's history"):
+        bench_main._before_14()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_old_commit_is_extracted_from_this_clones_history(monkeypatch, tmp_path):
+    import bench.__main__ as bench_main
+
+    monkeypatch.setattr(bench_main, "WORK", tmp_path)
+    old = bench_main._before_14()
+    assert "days: 90" in (old / "params" / "10m.yaml").read_text()
+    assert (old / "lib" / "fanout" / "workbook.py").is_file()  # the layout before issue 15
+    assert bench_main._before_14() == old  # extracted once

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +91,17 @@ def figures_of(notebook: str | Path) -> dict[str, bytes]:
     return out
 
 
-def _html(notebook: Path, exporter=None) -> str:
+_EXPORTERS = threading.local()  # one per thread: each compiles the templates once
+
+
+def render_page(notebook: Path) -> str:
     """A notebook as a standalone HTML page that loads nothing from outside the report folder,
-    its code hidden until the reader asks for it (templates/fanout). One `exporter`
-    (`_exporter()`) serves several notebooks: its templates are compiled once."""
-    body, _ = (exporter or _exporter()).from_filename(str(notebook))
+    its code hidden until the reader asks for it (templates/fanout). Safe to call from
+    several threads at once (the runner renders each page as its notebook finishes)."""
+    exporter = getattr(_EXPORTERS, "exporter", None)
+    if exporter is None:
+        exporter = _EXPORTERS.exporter = _exporter()
+    body, _ = exporter.from_filename(str(notebook))
     return body
 
 
@@ -137,18 +144,18 @@ def _copy_mathjax(out_dir: Path) -> None:
             shutil.copyfile(source, target / part)
 
 
-def write_report(executed, out_dir: str | Path, params=None) -> Path:
-    """Render each executed notebook to HTML, then the front page (the postmortem re-told with
-    this run's evidence), the recorded figures and the restatement for finance; returns the
-    front page's path. Everything a page needs is inside `out_dir`."""
+def write_report(executed, out_dir: str | Path, params=None, rendered=None) -> Path:
+    """Render each executed notebook to HTML (unless `rendered`, by notebook name, holds its
+    page already), then the front page (the postmortem re-told with this run's evidence),
+    the recorded figures and the restatement for finance; returns the front page's path.
+    Everything a page needs is inside `out_dir`."""
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     found, kinds_of, links, charts, pages = {}, {}, {}, {}, []
-    exporter = _exporter() if executed else None
     for ran in executed:
         page = out_dir / f"{ran.name}.html"
-        html = _html(ran.path, exporter)
+        html = (rendered or {}).get(ran.name) or render_page(ran.path)
         _write(page, html)
         number = ran.name[:2]
         found[number] = findings(ran.path)

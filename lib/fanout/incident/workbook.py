@@ -27,7 +27,7 @@ from fanout.incident.data import raw
 from fanout.incident.data.dataset import dataset_dir
 from fanout.incident.params import Params
 from fanout.incident.paths import clean_stale, locked, point_link, project_root, swap_into_place
-from fanout.incident.report import write_report
+from fanout.incident.report import render_page, write_report
 
 __all__ = ["Executed", "Run", "execute", "notebook_paths", "run", "run_key", "select"]
 
@@ -351,10 +351,12 @@ def _execute_all(
     jobs: int,
     say: Callable[[str], None],
     timeout: int = CELL_TIMEOUT,
+    after: Callable[[Executed], None] | None = None,
 ) -> list[Executed]:
     """Execute `notebooks`, `jobs` at a time, the longest first (`LONGEST_FIRST`); results in
-    notebook order. After a failure no new notebook starts, the running ones finish, and the
-    first failure (in notebook order) is raised."""
+    notebook order. `after(executed)`, if given, runs in the same worker thread as each
+    notebook finishes (while the others run). After a failure no new notebook starts, the
+    running ones finish, and the first failure (in notebook order) is raised."""
 
     total = len(notebooks)
     failed = threading.Event()
@@ -365,6 +367,8 @@ def _execute_all(
         try:
             say(f"[{i}/{total}] {nb.stem} ...")
             ran = execute(nb, target(nb), values, timeout=timeout)
+            if after is not None:
+                after(ran)
         except BaseException:
             failed.set()
             raise
@@ -441,8 +445,14 @@ def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
         builds = _prepare_builds(params, data_dir, build, say)
         _prepare_extras(_extras(params, data_dir, build, builds, notebooks), say)
 
-    def execute_all(target: Callable[[Path], Path], values: dict) -> list[Executed]:
-        return _execute_all(notebooks, target, values, jobs, say, timeout=cell_timeout)
+    pages: dict[str, str] = {}  # each report page, rendered as its notebook finishes
+
+    def execute_all(target: Callable[[Path], Path], values: dict, render=False) -> list[Executed]:
+        def page(ran: Executed) -> None:
+            pages[ran.name] = render_page(ran.path)
+
+        after = page if render else None
+        return _execute_all(notebooks, target, values, jobs, say, cell_timeout, after)
 
     if in_place:
         return Run(notebooks[0].parent, tuple(execute_all(lambda nb: nb, {})), None)
@@ -455,9 +465,11 @@ def _run(params, in_place, notebooks, jobs, cell_timeout, say, share) -> Run:
         work = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-{os.getpid()}-", dir=runs))
         work.chmod(0o755)
         try:
-            executed = execute_all(lambda nb: work / "workbook" / nb.name, params.to_dict())
+            executed = execute_all(
+                lambda nb: work / "workbook" / nb.name, params.to_dict(), render=True
+            )
             say("report: rendering")
-            write_report(executed, work / "report", params)
+            write_report(executed, work / "report", params, pages)
             (work / "params.json").write_text(json.dumps(params.to_dict(), indent=2) + "\n")
             swap_into_place(work, folder)
         finally:
