@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 
@@ -223,3 +224,21 @@ def test_only_the_extras_the_chosen_notebooks_read_are_made(tmp_path):
     assert steps("05-trends.ipynb") == ["counts", "rebuild"]
     assert steps("06-prevent.ipynb", "04-verify.ipynb") == ["tests", "counts"]
     assert steps(*(nb.name for nb in workbook.notebook_paths())) == list(workbook.EXTRAS_STEPS)
+
+
+def test_kernels_talk_through_unix_sockets_of_their_own(tmp_path, monkeypatch):
+    """No TCP port for kernels started at once to race for; the sockets go with the run."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    notebook = _notebook(
+        tmp_path / "where.ipynb",
+        ("code", "from ipykernel import get_connection_info\n"
+                 "info = get_connection_info(unpack=True)\n"
+                 "print(info['transport'], info['ip'])"),
+    )  # fmt: skip
+    execute(notebook, tmp_path / "out.ipynb")
+    doc = json.loads((tmp_path / "out.ipynb").read_text())
+    transport, ip = "".join(doc["cells"][0]["outputs"][0]["text"]).split()
+    assert transport == "ipc"
+    assert ip.startswith(str(tmp_path / "tmp" / "fanout-kernel-"))
+    assert list((tmp_path / "tmp").iterdir()) == []  # the sockets' folder removed

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from traitlets.config import Config
+
 from fanout.errors import NotebookError, ParameterError
 from fanout.incident import history, resources, timeline, warehouse
 from fanout.incident.data import raw
@@ -78,6 +80,7 @@ def execute(
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb", dir=output.parent)
     os.close(fd)
+    sockets, config = _kernel_sockets()
     started = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -92,6 +95,7 @@ def execute(
             # the kernel's own warnings (e.g. about its local TCP transport) are noise here;
             # errors still show
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            config=config,
         )
         _scrub(Path(tmp))
         os.replace(tmp, output)
@@ -113,7 +117,21 @@ def execute(
         ) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+        if sockets is not None:
+            shutil.rmtree(sockets, ignore_errors=True)
     return Executed(notebook.stem, output, round(time.perf_counter() - started, 2))
+
+
+def _kernel_sockets():
+    """(folder, kernel manager config): the kernel talks through Unix sockets in a folder of
+    its own. Over TCP, kernels started at once (two per run, and runs in parallel) pick free
+    ports and may race for one ("Address already in use", then "Kernel didn't respond");
+    a socket path cannot be taken by another kernel. TCP where there are no Unix sockets."""
+    if os.name == "nt":
+        return None, Config()
+    # short: a socket's path holds at most 107 bytes
+    folder = tempfile.mkdtemp(prefix="fanout-kernel-")
+    return folder, Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "k")}})
 
 
 def _cells(executed: Path) -> list[dict]:
