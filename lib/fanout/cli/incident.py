@@ -64,6 +64,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from fanout.incident.data.dataset import dataset_dir
     from fanout.incident.data.raw import detect_format
     from fanout.incident.paths import project_root
+    from fanout.incident.story.words import count
     from fanout.incident.warehouse import build
 
     params = params_of(args)
@@ -92,10 +93,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     }
     lines = [f"database: {built.database}", f"manifest: {built.manifest_path}"]
     if built.tests_from_earlier:
-        n = len(built.tests_from_earlier)
         lines.append(
-            f"{n} test{'s' if n != 1 else ''} on the sources not run again: an earlier "
-            "build's results, the same SQL on the same data (--every-test runs them)"
+            f"{count(len(built.tests_from_earlier), 'test')} on the sources not run again: an "
+            "earlier build's results, the same SQL on the same data (--every-test runs them)"
         )
     for r in built.failed:
         lines.append(f"{r.status.upper()} {r.resource_type} {r.name}: {r.message}")

@@ -316,7 +316,9 @@ def build(
             swap_into_place(work, folder)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    return Build(revision, data_dir, folder, tuple(results), seconds, False, tuple(sorted(taken)))
+    return Build(
+        revision, data_dir, folder, tuple(results), seconds, tests_from_earlier=tuple(sorted(taken))
+    )
 
 
 MANIFEST = "manifest.json"
@@ -410,7 +412,9 @@ def _load(folder: Path, revision: str, data_dir: Path) -> tuple[str, Build] | No
         NodeResult(**{**r, "depends_on": tuple(r["depends_on"])}) for r in record["results"]
     )
     earlier = tuple(record.get("tests_from_earlier", ()))
-    built = Build(revision, data_dir, folder, results, record["seconds"], True, earlier)
+    built = Build(
+        revision, data_dir, folder, results, record["seconds"], True, tests_from_earlier=earlier
+    )
     return record["fingerprint"], built
 
 

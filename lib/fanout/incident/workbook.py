@@ -30,6 +30,7 @@ from fanout.incident.data.dataset import dataset_dir
 from fanout.incident.params import Params
 from fanout.incident.paths import clean_stale, locked, point_link, project_root, swap_into_place
 from fanout.incident.report import render_page, write_report
+from fanout.incident.story.words import count
 
 __all__ = ["Executed", "Run", "execute", "notebook_paths", "run", "run_key", "select"]
 
@@ -249,7 +250,6 @@ EXTRAS_NEEDED = {
     "05-": ("counts", "rebuild"),
     "06-": ("tests", "counts"),
 }
-NEED_EXTRAS = tuple(EXTRAS_NEEDED)
 EXTRAS_STEPS = ("tests", "counts", "rebuild")  # the order the runner makes them in
 # The order the kernels take the notebooks in: the longest first (at 10 million orders, one
 # DuckDB thread each: 05 23 s, 01 20 s, 02 and 06 19 s, 03 8 s, 04 7 s), so that the last
@@ -279,8 +279,8 @@ def _prepare_builds(params: Params, data_dir: Path, build: Path, say) -> dict:
         done = "reused" if builds[rev].reused else "built"
         taken = len(builds[rev].tests_from_earlier)
         also = (
-            f" ({taken} test{'s' if taken != 1 else ''} on the sources: an earlier build's "
-            "results, the same SQL on the same data)"
+            f" ({count(taken, 'test')} on the sources: an earlier build's results, the same "
+            "SQL on the same data)"
             if taken and not builds[rev].reused
             else ""
         )
@@ -432,11 +432,10 @@ def run(
     share = resources.share(params, max(1, jobs), params.build_path(project_root()))
     with share.applied():
         say(f"memory: {share.describe()}; DuckDB spills to {share.temp}")
-        cores = f"{share.cpus} core{'s' if share.cpus != 1 else ''}"
         say(
-            f"cores: {cores} for the data and the builds, {share.threads} DuckDB "
-            f"thread{'s' if share.threads != 1 else ''} in each of {share.processes - 1} "
-            f"kernel{'s' if share.processes != 2 else ''}"
+            f"cores: {count(share.cpus, 'core')} for the data and the builds, "
+            f"{count(share.threads, 'DuckDB thread')} in each of "
+            f"{count(share.processes - 1, 'kernel')}"
         )
         return _run(params, in_place, notebooks, jobs, cell_timeout, say, share)
 
